@@ -1,0 +1,83 @@
+# canary-bpf: kernel-level traffic splitter for canary deployments.
+# `make` builds build/canary-bpf (BPF object embedded as a libbpf skeleton).
+# `sudo make check` installs what is missing, builds and runs every test.
+
+PREFIX    ?= /usr/local
+BUILD     ?= build
+CC        ?= cc
+CLANG     ?= clang
+BPFTOOL   ?= bpftool
+VERSION   := 0.1.0
+
+ARCH_INC  := /usr/include/$(shell uname -m)-linux-gnu
+BPF_CFLAGS := -O2 -g -target bpf -D__BPF__ -Wall -Werror -Iinclude -Ibpf -I$(ARCH_INC)
+
+CFLAGS    ?= -O2 -g
+CFLAGS    += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Iinclude -Iuser -I$(BUILD) \
+             -DCB_VERSION='"$(VERSION)"'
+LDLIBS    := -lbpf -lelf -lz
+
+BPF_SRC   := bpf/canary.bpf.c
+BPF_HDRS  := $(wildcard bpf/*.h) include/canary_bpf.h
+BPF_OBJ   := $(BUILD)/canary.bpf.o
+SKEL      := $(BUILD)/canary.skel.h
+
+LIB_SRC   := user/maglev.c user/dpstate.c
+LIB_OBJ   := $(LIB_SRC:user/%.c=$(BUILD)/user/%.o)
+LIB       := $(BUILD)/libcanary.a
+CLI_SRC   := user/main.c
+BIN       := $(BUILD)/canary-bpf
+
+DP_TEST_SRC := $(wildcard tests/datapath/*.c)
+DP_TEST     := $(BUILD)/tests/test_datapath
+UNIT_TESTS  := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c))
+
+.PHONY: all deps check test demo install clean
+
+all: $(BIN)
+
+deps:
+	@scripts/install-deps.sh
+
+$(BPF_OBJ): $(BPF_SRC) $(BPF_HDRS) | $(BUILD)
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(SKEL): $(BPF_OBJ)
+	$(BPFTOOL) gen skeleton $< name canary > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/user/%.o: user/%.c $(wildcard user/*.h) include/canary_bpf.h | $(BUILD)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(LIB): $(LIB_OBJ)
+	$(AR) rcs $@ $^
+
+$(BIN): $(CLI_SRC) $(SKEL) $(LIB)
+	$(CC) $(CFLAGS) $(CLI_SRC) $(LIB) $(LDLIBS) -o $@
+
+$(DP_TEST): $(DP_TEST_SRC) $(wildcard tests/datapath/*.h) $(SKEL) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Itests/datapath $(DP_TEST_SRC) $(LIB) $(LDLIBS) -lcmocka -o $@
+
+$(BUILD)/tests/%: tests/unit/%.c $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $< $(LIB) $(LDLIBS) -lcmocka -o $@
+
+$(BUILD):
+	@mkdir -p $@
+
+test: $(BIN) $(DP_TEST) $(UNIT_TESTS)
+	@scripts/run-tests.sh $(UNIT_TESTS) $(DP_TEST)
+
+check: deps
+	@$(MAKE) --no-print-directory test
+
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@scripts/demo.sh
+
+install: $(BIN)
+	install -D -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/sbin/canary-bpf
+
+clean:
+	rm -rf $(BUILD)

@@ -1,0 +1,257 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * The datapath core: one function for every hook. Established flows cost a
+ * fixed handful of map lookups (service, conntrack, backend, counters); only
+ * a new flow consults overrides and a Maglev table. No loop runs over backends.
+ */
+#ifndef CB_BPF_CORE_H
+#define CB_BPF_CORE_H
+
+#include "maps.h"
+#include "parse.h"
+#include "nat.h"
+#include "select.h"
+#include "fwd.h"
+
+static __always_inline int cb_addr_eq(const union cb_addr *a, const union cb_addr *b)
+{
+	return a->v6[0] == b->v6[0] && a->v6[1] == b->v6[1] &&
+	       a->v6[2] == b->v6[2] && a->v6[3] == b->v6[3];
+}
+
+static __always_inline int cb_ct_closing(const struct cb_ct_entry *ct)
+{
+	return (ct->flags & CB_CT_F_RST) ||
+	       (ct->flags & (CB_CT_F_FIN_CLIENT | CB_CT_F_FIN_BACKEND)) ==
+		       (CB_CT_F_FIN_CLIENT | CB_CT_F_FIN_BACKEND);
+}
+
+static __always_inline int cb_ct_expired(const struct cb_ct_entry *ct, __u8 proto, __u64 now)
+{
+	__u64 life = CB_CT_TCP_LIFETIME;
+
+	if (proto == IPPROTO_UDP)
+		life = CB_CT_UDP_LIFETIME;
+	else if (cb_ct_closing(ct))
+		life = CB_CT_CLOSE_LIFETIME;
+	return now - ct->last_seen > life;
+}
+
+static __always_inline void cb_rev_key(struct cb_ct_key *rk, const struct cb_pkt *p,
+				       const union cb_addr *baddr, __be16 bport)
+{
+	rk->saddr = *baddr;
+	rk->daddr = p->saddr;
+	rk->sport = bport;
+	rk->dport = p->sport;
+	rk->proto = p->proto;
+	rk->family = p->family;
+}
+
+/* The reply direction of a flow; rewritten again whenever the flow is refreshed. */
+static __always_inline void cb_rev_put(const struct cb_pkt *p, const struct cb_ct_entry *ct)
+{
+	struct cb_ct_key rk = {};
+	struct cb_rev_entry rv = {
+		.vip = p->daddr, .vport = p->dport, .track = ct->track, .svc_id = ct->svc_id,
+	};
+
+	cb_rev_key(&rk, p, &ct->baddr, ct->bport);
+	bpf_map_update_elem(&cb_rev, &rk, &rv, BPF_ANY);
+}
+
+static __always_inline void cb_ct_flags_from_client(struct cb_ct_entry *ct, __u8 tcp_flags)
+{
+	if (tcp_flags & CB_TCP_RST)
+		ct->flags |= CB_CT_F_RST;
+	if (tcp_flags & CB_TCP_FIN)
+		ct->flags |= CB_CT_F_FIN_CLIENT;
+}
+
+static __always_inline int cb_deliver(const struct cb_ctx *c, struct cb_pkt *p,
+				      struct cb_track_stats *st)
+{
+	if (st) {
+		st->packets++;
+		st->bytes += c->len;
+	}
+	if (c->egress)
+		return CB_PASS;
+	return cb_forward(c, p);
+}
+
+/* Track, then backend; a track without a backend passes its share to the other. */
+static __always_inline struct cb_backend *cb_pick(const struct cb_pkt *p,
+						  const struct cb_service *svc,
+						  __u32 *track, __u32 *bid)
+{
+	struct cb_backend *be;
+
+	*track = cb_pick_track(p, svc);
+	be = cb_pick_backend(p, svc, *track, bid);
+	if (!be) {
+		be = cb_pick_backend(p, svc, *track ^ 1, bid);
+		if (be)
+			*track ^= 1;
+	}
+	return be;
+}
+
+/* Client -> VIP: keep the established backend, or choose one, then DNAT. */
+static __always_inline int cb_service_in(const struct cb_ctx *c, struct cb_pkt *p,
+					 const struct cb_service *svc)
+{
+	struct cb_ct_key key = {
+		.saddr = p->saddr, .daddr = p->daddr, .sport = p->sport, .dport = p->dport,
+		.proto = p->proto, .family = p->family,
+	};
+	struct cb_ct_entry *ct, e = {};
+	struct cb_track_stats *st;
+	struct cb_backend *be;
+	__u64 now = bpf_ktime_get_ns();
+	int is_syn = (p->tcp_flags & (CB_TCP_SYN | CB_TCP_ACK)) == CB_TCP_SYN;
+	int new_flow = 1;
+	__u32 track, bid = 0;
+
+	ct = bpf_map_lookup_elem(&cb_ct, &key);
+	if (ct && ct->svc_id == svc->id && !cb_ct_expired(ct, p->proto, now) &&
+	    !(is_syn && cb_ct_closing(ct))) {
+		be = bpf_map_lookup_elem(&cb_backends, &ct->backend_id);
+		if (be && be->svc_id == svc->id && be->port == ct->bport &&
+		    cb_addr_eq(&be->addr, &ct->baddr)) {
+			__u8 old = ct->flags;
+
+			cb_ct_flags_from_client(ct, p->tcp_flags);
+			if (now - ct->last_seen > CB_CT_REFRESH_NS || old != ct->flags) {
+				ct->last_seen = now;
+				cb_rev_put(p, ct);
+			}
+			st = cb_track_stats(svc->id, ct->track);
+			if (st && (p->tcp_flags & CB_TCP_RST))
+				st->resets_from_client++;
+			if (cb_rewrite(c, p, 1, &ct->baddr, ct->bport))
+				return CB_DROP;
+			return cb_deliver(c, p, st);
+		}
+		/* Its backend is gone: choose again, but it is not a new connection. */
+		{
+			struct cb_ct_key rk = {};
+
+			cb_rev_key(&rk, p, &ct->baddr, ct->bport);
+			bpf_map_delete_elem(&cb_rev, &rk);
+		}
+		cb_count(CB_G_CT_RESELECT);
+		new_flow = 0;
+	}
+
+	be = cb_pick(p, svc, &track, &bid);
+	if (!be) {
+		/*
+		 * User space deletes a removed backend only after the new record is
+		 * live, so a miss here means this packet read the old record: read it
+		 * again rather than act on half of an update.
+		 */
+		struct cb_svc_key sk = {
+			.vip = p->daddr, .port = p->dport, .proto = p->proto, .family = p->family,
+		};
+		struct cb_service *again = bpf_map_lookup_elem(&cb_services, &sk);
+
+		if (!again)
+			return CB_PASS;   /* the service was deleted meanwhile */
+		svc = again;
+		be = cb_pick(p, svc, &track, &bid);
+	}
+	st = cb_track_stats(svc->id, track);
+	if (!be || be->family != p->family) {
+		if (st)
+			st->drops++;
+		cb_count(CB_G_DROP_NO_BACKEND);
+		return CB_DROP;
+	}
+
+	e.last_seen = now;
+	e.baddr = be->addr;
+	e.bport = be->port;
+	e.track = track;
+	e.backend_id = bid;
+	e.svc_id = svc->id;
+	cb_ct_flags_from_client(&e, p->tcp_flags);
+	if (bpf_map_update_elem(&cb_ct, &key, &e, BPF_ANY))
+		return CB_DROP;
+	cb_rev_put(p, &e);
+	if (st) {
+		if (new_flow)
+			st->connections++;
+		if (p->tcp_flags & CB_TCP_RST)
+			st->resets_from_client++;
+	}
+	if (cb_rewrite(c, p, 1, &e.baddr, e.bport))
+		return CB_DROP;
+	return cb_deliver(c, p, st);
+}
+
+/* Backend -> client: restore VIP:port as the source. */
+static __always_inline int cb_reply(const struct cb_ctx *c, struct cb_pkt *p,
+				    const struct cb_rev_entry *rev)
+{
+	struct cb_track_stats *st = cb_track_stats(rev->svc_id, rev->track);
+	union cb_addr vip = rev->vip;
+
+	if (p->tcp_flags & (CB_TCP_FIN | CB_TCP_RST)) {
+		struct cb_ct_key fk = {
+			.saddr = p->daddr, .daddr = rev->vip, .sport = p->dport,
+			.dport = rev->vport, .proto = p->proto, .family = p->family,
+		};
+		struct cb_ct_entry *ct = bpf_map_lookup_elem(&cb_ct, &fk);
+
+		if (ct && ct->bport == p->sport && cb_addr_eq(&ct->baddr, &p->saddr))
+			ct->flags |= (p->tcp_flags & CB_TCP_RST) ? CB_CT_F_RST : CB_CT_F_FIN_BACKEND;
+		if (st && (p->tcp_flags & CB_TCP_RST))
+			st->resets_from_backend++;
+	}
+	if (cb_rewrite(c, p, 0, &vip, rev->vport))
+		return CB_DROP;
+	cb_count(CB_G_REV_NAT);
+	return cb_deliver(c, p, st);
+}
+
+static __always_inline int cb_process(const struct cb_ctx *c)
+{
+	struct cb_pkt p = {};
+	struct cb_ct_key rk = {};
+	struct cb_rev_entry *rev;
+	int r = cb_parse(c, &p);
+
+	if (r != CB_PARSE_OK) {
+		cb_count(r);
+		return CB_PASS;
+	}
+	if (!c->egress) {
+		struct cb_svc_key sk = {
+			.vip = p.daddr, .port = p.dport, .proto = p.proto, .family = p.family,
+		};
+		struct cb_service *svc = bpf_map_lookup_elem(&cb_services, &sk);
+
+		if (svc) {
+			struct cb_service s = *svc;   /* one consistent snapshot of the record */
+
+			return cb_service_in(c, &p, &s);
+		}
+	}
+	rk.saddr = p.saddr;
+	rk.daddr = p.daddr;
+	rk.sport = p.sport;
+	rk.dport = p.dport;
+	rk.proto = p.proto;
+	rk.family = p.family;
+	rev = bpf_map_lookup_elem(&cb_rev, &rk);
+	if (rev) {
+		struct cb_rev_entry rv = *rev;
+
+		return cb_reply(c, &p, &rv);
+	}
+	cb_count(CB_G_PASS_NOT_SERVICE);
+	return CB_PASS;
+}
+
+#endif

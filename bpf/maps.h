@@ -1,0 +1,122 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/* Every map of the datapath. Layouts live in include/canary_bpf.h. */
+#ifndef CB_BPF_MAPS_H
+#define CB_BPF_MAPS_H
+
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+#include "canary_bpf.h"
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct cb_meta);
+} cb_meta SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, CB_MAX_SERVICES);
+	__type(key, struct cb_svc_key);
+	__type(value, struct cb_service);
+} cb_services SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, CB_MAX_BACKENDS);
+	__type(key, __u32);
+	__type(value, struct cb_backend);
+} cb_backends SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, CB_MAX_SERVICES * CB_TRACKS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct cb_members_key);
+	__type(value, struct cb_members);
+} cb_members SEC(".maps");
+
+/* Inner Maglev tables differ in size per service, hence BPF_F_INNER_MAP. */
+struct cb_maglev_table {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__uint(map_flags, BPF_F_INNER_MAP);
+	__type(key, __u32);
+	__type(value, __u32);
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH_OF_MAPS);
+	__uint(max_entries, CB_MAX_TABLES);
+	__type(key, struct cb_tbl_key);
+	__array(values, struct cb_maglev_table);
+} cb_maglev SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, CB_CT_ENTRIES);
+	__type(key, struct cb_ct_key);
+	__type(value, struct cb_ct_entry);
+} cb_ct SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, CB_CT_ENTRIES);
+	__type(key, struct cb_ct_key);
+	__type(value, struct cb_rev_entry);
+} cb_rev SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, CB_OVERRIDES);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct cb_ovr4_key);
+	__type(value, struct cb_ovr_val);
+} cb_ovr4 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, CB_OVERRIDES);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct cb_ovr6_key);
+	__type(value, struct cb_ovr_val);
+} cb_ovr6 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, CB_MAX_SERVICES * CB_TRACKS);
+	__type(key, __u32);
+	__type(value, struct cb_track_stats);
+} cb_stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, CB_G_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} cb_global SEC(".maps");
+
+/* Interfaces that accept XDP_REDIRECT frames (they run an XDP program). */
+struct {
+	__uint(type, BPF_MAP_TYPE_DEVMAP_HASH);
+	__uint(max_entries, 256);
+	__type(key, __u32);
+	__type(value, __u32);
+} cb_tx_ports SEC(".maps");
+
+static __always_inline void cb_count(__u32 idx)
+{
+	__u64 *v = bpf_map_lookup_elem(&cb_global, &idx);
+
+	if (v)
+		*v += 1;
+}
+
+static __always_inline struct cb_track_stats *cb_track_stats(__u32 svc_id, __u32 track)
+{
+	__u32 idx = svc_id * CB_TRACKS + (track & 1);
+
+	return bpf_map_lookup_elem(&cb_stats, &idx);
+}
+
+#endif

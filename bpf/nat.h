@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/* Address/port rewrites with incremental checksum updates (RFC 1624). */
+#ifndef CB_BPF_NAT_H
+#define CB_BPF_NAT_H
+
+#include "parse.h"
+
+/*
+ * Replace the destination (dst = 1: DNAT to a backend) or the source
+ * (dst = 0: reverse NAT back to VIP:port) address and port of p.
+ */
+static __always_inline int cb_rewrite(const struct cb_ctx *c, struct cb_pkt *p, const int dst,
+				      union cb_addr *na, __be16 nport)
+{
+	union cb_addr *oa = dst ? &p->daddr : &p->saddr;
+	__u32 oport = dst ? p->dport : p->sport;
+	__u32 np = nport;
+	__u32 csum_off = p->l4_off + p->csum_off;
+	__u32 l4flags = p->proto == IPPROTO_UDP ? CB_CSUM_MANGLED0 : 0;
+	__u32 port_off = p->l4_off + (dst ? 2 : 0);
+	__s64 d_addr, d_port;
+
+	d_port = bpf_csum_diff(&oport, 4, &np, 4, 0);
+	if (p->family == CB_AF_INET) {
+		__u32 aoff = p->l3_off + (dst ? offsetof(struct iphdr, daddr)
+					      : offsetof(struct iphdr, saddr));
+
+		d_addr = bpf_csum_diff(&oa->v4, 4, &na->v4, 4, 0);
+		if (cb_csum_apply(c, p->l3_off + offsetof(struct iphdr, check), d_addr, CB_CSUM_L3))
+			return -1;
+		if (cb_csum_apply(c, csum_off, d_addr, l4flags | CB_CSUM_PSEUDO))
+			return -1;
+		if (cb_store(c, aoff, &na->v4, 4))
+			return -1;
+	} else {
+		__u32 aoff = p->l3_off + (dst ? offsetof(struct ipv6hdr, daddr)
+					      : offsetof(struct ipv6hdr, saddr));
+
+		d_addr = bpf_csum_diff(oa->v6, 16, na->v6, 16, 0);
+		if (cb_csum_apply(c, csum_off, d_addr, l4flags | CB_CSUM_PSEUDO))
+			return -1;
+		if (cb_store(c, aoff, na->b, 16))
+			return -1;
+	}
+	if (cb_csum_apply(c, csum_off, d_port, l4flags))
+		return -1;
+	if (cb_store(c, port_off, &nport, 2))
+		return -1;
+	*oa = *na;
+	if (dst)
+		p->dport = nport;
+	else
+		p->sport = nport;
+	return 0;
+}
+
+/* What a router does to a packet it forwards itself: TTL / hop limit - 1. */
+static __always_inline int cb_dec_ttl(const struct cb_ctx *c, struct cb_pkt *p)
+{
+	__u8 ttl = p->ttl - 1;
+
+	if (p->family == CB_AF_INET) {
+		/* TTL shares a 16-bit checksum word with the protocol byte. */
+		__u32 o = p->ttl | ((__u32)p->proto << 8), n = ttl | ((__u32)p->proto << 8);
+		__s64 d = bpf_csum_diff(&o, 4, &n, 4, 0);
+
+		if (cb_csum_apply(c, p->l3_off + offsetof(struct iphdr, check), d, CB_CSUM_L3))
+			return -1;
+		if (cb_store(c, p->l3_off + offsetof(struct iphdr, ttl), &ttl, 1))
+			return -1;
+	} else if (cb_store(c, p->l3_off + offsetof(struct ipv6hdr, hop_limit), &ttl, 1)) {
+		return -1;
+	}
+	p->ttl = ttl;
+	return 0;
+}
+
+#endif

@@ -1,0 +1,205 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * Header parsing shared by every hook. Anything we cannot follow with
+ * certainty is reported as a global counter index and passed untouched:
+ * a packet we do not understand must never be rewritten.
+ */
+#ifndef CB_BPF_PARSE_H
+#define CB_BPF_PARSE_H
+
+#include <linux/if_ether.h>
+#include <linux/ip.h>
+#include <linux/ipv6.h>
+#include <linux/in.h>
+#include <linux/tcp.h>
+#include <linux/udp.h>
+#include <bpf/bpf_endian.h>
+#include "canary_bpf.h"
+#include "ctx.h"
+
+#define CB_PARSE_OK -1
+
+#define CB_IP_MF     0x2000
+#define CB_IP_OFFSET 0x1fff
+#define CB_V6_EXT_MAX 4
+
+#define CB_TCP_FIN 0x01
+#define CB_TCP_SYN 0x02
+#define CB_TCP_RST 0x04
+#define CB_TCP_ACK 0x10
+
+struct cb_vlan_hdr {
+	__be16 tci;
+	__be16 proto;
+};
+
+struct cb_pkt {
+	union cb_addr saddr;
+	union cb_addr daddr;
+	__be16 sport;
+	__be16 dport;
+	__u16 l3_off;
+	__u16 l4_off;
+	__u16 l4_len;      /* L4 header + payload, from the IP length fields */
+	__u8 family;       /* enum cb_family */
+	__u8 proto;
+	__u8 tcp_flags;
+	__u8 vlan;         /* tagged: NAT but let the stack forward */
+	__u8 ttl;          /* IPv4 TTL or IPv6 hop limit */
+	__u8 csum_off;     /* L4 checksum offset inside the L4 header */
+};
+
+static __always_inline int cb_parse_l4(const struct cb_ctx *c, struct cb_pkt *p)
+{
+	void *data = cb_data(c), *end = cb_data_end(c);
+	__u32 off = p->l4_off;
+
+	if (off > CB_MAX_OFF)
+		return CB_G_PASS_MALFORMED;
+	if (p->proto == IPPROTO_TCP) {
+		struct tcphdr *th = data + off;
+
+		if ((void *)(th + 1) > end)
+			return CB_G_PASS_MALFORMED;
+		if (th->doff < 5 || th->doff * 4 > p->l4_len)
+			return CB_G_PASS_MALFORMED;
+		p->sport = th->source;
+		p->dport = th->dest;
+		p->tcp_flags = ((__u8 *)th)[13];
+		p->csum_off = offsetof(struct tcphdr, check);
+		return CB_PARSE_OK;
+	}
+	if (p->proto == IPPROTO_UDP) {
+		struct udphdr *uh = data + off;
+		__u16 ulen;
+
+		if ((void *)(uh + 1) > end)
+			return CB_G_PASS_MALFORMED;
+		ulen = bpf_ntohs(uh->len);
+		if (ulen < sizeof(*uh) || ulen > p->l4_len)
+			return CB_G_PASS_MALFORMED;
+		p->sport = uh->source;
+		p->dport = uh->dest;
+		p->csum_off = offsetof(struct udphdr, check);
+		return CB_PARSE_OK;
+	}
+	return CB_G_PASS_UNKNOWN;
+}
+
+static __always_inline int cb_parse_v4(const struct cb_ctx *c, struct cb_pkt *p, __u32 off)
+{
+	void *data = cb_data(c), *end = cb_data_end(c);
+	struct iphdr *ip = data + off;
+	__u32 hl, tot;
+
+	if ((void *)(ip + 1) > end)
+		return CB_G_PASS_MALFORMED;
+	if (ip->version != 4 || ip->ihl < 5)
+		return CB_G_PASS_MALFORMED;
+	hl = ip->ihl * 4;
+	tot = bpf_ntohs(ip->tot_len);
+	if (tot < hl || off + tot > c->len)
+		return CB_G_PASS_MALFORMED;
+	if (ip->frag_off & bpf_htons(CB_IP_MF | CB_IP_OFFSET))
+		return CB_G_PASS_FRAGMENT;
+	if (ip->protocol != IPPROTO_TCP && ip->protocol != IPPROTO_UDP)
+		return CB_G_PASS_UNKNOWN;
+	p->family = CB_AF_INET;
+	p->proto = ip->protocol;
+	p->ttl = ip->ttl;
+	p->saddr.v4 = ip->saddr;
+	p->daddr.v4 = ip->daddr;
+	p->l3_off = off;
+	p->l4_off = off + hl;
+	p->l4_len = tot - hl;
+	return cb_parse_l4(c, p);
+}
+
+static __always_inline int cb_parse_v6(const struct cb_ctx *c, struct cb_pkt *p, __u32 off)
+{
+	void *data = cb_data(c), *end = cb_data_end(c);
+	struct ipv6hdr *ip6 = data + off;
+	__u32 l4, plen;
+	__u8 nh;
+	int i;
+
+	if ((void *)(ip6 + 1) > end)
+		return CB_G_PASS_MALFORMED;
+	if (ip6->version != 6)
+		return CB_G_PASS_MALFORMED;
+	plen = bpf_ntohs(ip6->payload_len);
+	if (plen == 0 || off + sizeof(*ip6) + plen > c->len)   /* 0: jumbogram */
+		return CB_G_PASS_MALFORMED;
+	p->family = CB_AF_INET6;
+	p->ttl = ip6->hop_limit;
+	__builtin_memcpy(p->saddr.b, &ip6->saddr, 16);
+	__builtin_memcpy(p->daddr.b, &ip6->daddr, 16);
+	p->l3_off = off;
+	nh = ip6->nexthdr;
+	l4 = off + sizeof(*ip6);
+
+#pragma unroll
+	for (i = 0; i < CB_V6_EXT_MAX; i++) {
+		__u8 *eh;
+
+		if (nh == IPPROTO_TCP || nh == IPPROTO_UDP)
+			break;
+		if (nh == IPPROTO_FRAGMENT)
+			return CB_G_PASS_FRAGMENT;
+		if (nh != IPPROTO_HOPOPTS && nh != IPPROTO_DSTOPTS && nh != IPPROTO_ROUTING)
+			return CB_G_PASS_UNKNOWN;
+		if (l4 > CB_MAX_OFF)
+			return CB_G_PASS_MALFORMED;
+		eh = data + l4;
+		if ((void *)(eh + 4) > end)
+			return CB_G_PASS_MALFORMED;
+		/* A routing header with segments left: the final destination is not daddr. */
+		if (nh == IPPROTO_ROUTING && eh[3] != 0)
+			return CB_G_PASS_UNKNOWN;
+		nh = eh[0];
+		l4 += (eh[1] + 1) * 8;
+	}
+	if (nh != IPPROTO_TCP && nh != IPPROTO_UDP)
+		return CB_G_PASS_UNKNOWN;
+	if (l4 > off + sizeof(*ip6) + plen)
+		return CB_G_PASS_MALFORMED;
+	p->proto = nh;
+	p->l4_off = l4;
+	p->l4_len = off + sizeof(*ip6) + plen - l4;
+	return cb_parse_l4(c, p);
+}
+
+/* Fill p; return CB_PARSE_OK or the global counter that explains the pass. */
+static __always_inline int cb_parse(const struct cb_ctx *c, struct cb_pkt *p)
+{
+	void *data = cb_data(c), *end = cb_data_end(c);
+	struct ethhdr *eth = data;
+	__u32 off = sizeof(*eth);
+	__be16 proto;
+	int i;
+
+	if ((void *)(eth + 1) > end)
+		return CB_G_PASS_MALFORMED;
+	proto = eth->h_proto;
+
+#pragma unroll
+	for (i = 0; i < 2; i++) {   /* 802.1Q, and 802.1ad outer tag */
+		struct cb_vlan_hdr *vh;
+
+		if (proto != bpf_htons(ETH_P_8021Q) && proto != bpf_htons(ETH_P_8021AD))
+			break;
+		vh = data + off;
+		if ((void *)(vh + 1) > end)
+			return CB_G_PASS_MALFORMED;
+		proto = vh->proto;
+		off += sizeof(*vh);
+		p->vlan = 1;
+	}
+	if (proto == bpf_htons(ETH_P_IP))
+		return cb_parse_v4(c, p, off);
+	if (proto == bpf_htons(ETH_P_IPV6))
+		return cb_parse_v6(c, p, off);
+	return CB_G_PASS_UNKNOWN;
+}
+
+#endif

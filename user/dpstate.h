@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * Datapath state: every change user space makes to the maps goes through
+ * here. Each call validates first and then makes the change visible to the
+ * datapath with one final map update, so no packet sees half of it.
+ * All functions return 0 or a negative errno.
+ */
+#ifndef CB_DPSTATE_H
+#define CB_DPSTATE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "canary_bpf.h"
+
+struct cb_maps {
+	int meta, services, members, backends, maglev, ct, rev, ovr4, ovr6, stats, global, tx_ports;
+};
+
+/* An address of either family: what the parsers produce and the maps store. */
+struct cb_endpoint {
+	union cb_addr addr;
+	uint16_t port;      /* host order */
+	uint8_t family;     /* enum cb_family */
+};
+
+/* Write the layout version into a fresh cb_meta, or check the one there. */
+int cb_meta_init(const struct cb_maps *m);
+int cb_meta_check(const struct cb_maps *m, uint32_t *found);
+
+void cb_svc_key_make(struct cb_svc_key *k, const struct cb_endpoint *vip, uint8_t proto);
+
+int cb_svc_add(const struct cb_maps *m, const struct cb_svc_key *k, uint8_t affinity,
+	       uint32_t maglev_m, uint32_t *id_out);
+int cb_svc_del(const struct cb_maps *m, const struct cb_svc_key *k);
+int cb_svc_get(const struct cb_maps *m, const struct cb_svc_key *k, struct cb_service *out);
+int cb_weight_set(const struct cb_maps *m, const struct cb_svc_key *k, uint32_t weight_bp);
+
+/* Replace the whole backend set of a track (n == 0 empties it). */
+int cb_track_set(const struct cb_maps *m, const struct cb_svc_key *k, unsigned int track,
+		 const struct cb_endpoint *backends, size_t n);
+/* Current backends of a track; *n is capacity in, count out. */
+int cb_track_get(const struct cb_maps *m, const struct cb_svc_key *k, unsigned int track,
+		 struct cb_endpoint *out, size_t *n);
+
+int cb_override_add(const struct cb_maps *m, const struct cb_svc_key *k,
+		    const struct cb_endpoint *net, unsigned int prefix_len, unsigned int track);
+int cb_override_del(const struct cb_maps *m, const struct cb_svc_key *k,
+		    const struct cb_endpoint *net, unsigned int prefix_len);
+
+/* Sum of the per-CPU counters of one track. */
+int cb_stats_read(const struct cb_maps *m, uint32_t svc_id, unsigned int track,
+		  struct cb_track_stats *out);
+int cb_global_read(const struct cb_maps *m, uint64_t out[CB_G_MAX]);
+
+/* Allow XDP_REDIRECT to ifindex (the device must run an XDP program). */
+int cb_tx_port_add(const struct cb_maps *m, uint32_t ifindex);
+
+#endif
