@@ -57,11 +57,11 @@ $(BIN): $(CLI_SRC) $(SKEL) $(LIB)
 
 $(DP_TEST): $(DP_TEST_SRC) $(wildcard tests/datapath/*.h) $(SKEL) $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Itests/datapath $(DP_TEST_SRC) $(LIB) $(LDLIBS) -lcmocka -o $@
+	$(CC) $(CFLAGS) -Itests/datapath $(DP_TEST_SRC) $(LIB) $(LDLIBS) -lcmocka -lm -lpthread -o $@
 
 $(BUILD)/tests/%: tests/unit/%.c $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $< $(LIB) $(LDLIBS) -lcmocka -o $@
+	$(CC) $(CFLAGS) $< $(LIB) $(LDLIBS) -lcmocka -lm -lpthread -o $@
 
 $(BUILD):
 	@mkdir -p $@

@@ -80,23 +80,6 @@ static __always_inline int cb_deliver(const struct cb_ctx *c, struct cb_pkt *p,
 	return cb_forward(c, p);
 }
 
-/* Track, then backend; a track without a backend passes its share to the other. */
-static __always_inline struct cb_backend *cb_pick(const struct cb_pkt *p,
-						  const struct cb_service *svc,
-						  __u32 *track, __u32 *bid)
-{
-	struct cb_backend *be;
-
-	*track = cb_pick_track(p, svc);
-	be = cb_pick_backend(p, svc, *track, bid);
-	if (!be) {
-		be = cb_pick_backend(p, svc, *track ^ 1, bid);
-		if (be)
-			*track ^= 1;
-	}
-	return be;
-}
-
 /* Client -> VIP: keep the established backend, or choose one, then DNAT. */
 static __always_inline int cb_service_in(const struct cb_ctx *c, struct cb_pkt *p,
 					 const struct cb_service *svc)
@@ -107,10 +90,10 @@ static __always_inline int cb_service_in(const struct cb_ctx *c, struct cb_pkt *
 	};
 	struct cb_ct_entry *ct, e = {};
 	struct cb_track_stats *st;
-	struct cb_backend *be;
 	__u64 now = bpf_ktime_get_ns();
 	int is_syn = (p->tcp_flags & (CB_TCP_SYN | CB_TCP_ACK)) == CB_TCP_SYN;
-	int new_flow = 1;
+	struct cb_backend *be = NULL;
+	int new_flow = 1, r;
 	__u32 track, bid = 0;
 
 	ct = bpf_map_lookup_elem(&cb_ct, &key);
@@ -144,25 +127,24 @@ static __always_inline int cb_service_in(const struct cb_ctx *c, struct cb_pkt *
 		new_flow = 0;
 	}
 
-	be = cb_pick(p, svc, &track, &bid);
-	if (!be) {
+	r = cb_pick(p, svc, &track, &bid, &be);
+	if (r == CB_PICK_STALE) {
 		/*
-		 * User space deletes a removed backend only after the new record is
-		 * live, so a miss here means this packet read the old record: read it
-		 * again rather than act on half of an update.
+		 * This packet read the record just before an update switched it and
+		 * retired what it points to: read the new one rather than act on
+		 * half of an update.
 		 */
 		struct cb_svc_key sk = {
 			.vip = p->daddr, .port = p->dport, .proto = p->proto, .family = p->family,
 		};
-		struct cb_service *again = bpf_map_lookup_elem(&cb_services, &sk);
 
-		if (!again)
+		svc = bpf_map_lookup_elem(&cb_services, &sk);
+		if (!svc)
 			return CB_PASS;   /* the service was deleted meanwhile */
-		svc = again;
-		be = cb_pick(p, svc, &track, &bid);
+		r = cb_pick(p, svc, &track, &bid, &be);
 	}
 	st = cb_track_stats(svc->id, track);
-	if (!be || be->family != p->family) {
+	if (r != CB_PICK_OK || be->family != p->family) {
 		if (st)
 			st->drops++;
 		cb_count(CB_G_DROP_NO_BACKEND);

@@ -64,27 +64,50 @@ static __always_inline __u32 cb_pick_track(const struct cb_pkt *p, const struct 
  */
 #define cb_trk(svc, field, t) ((t) ? (svc)->field[1] : (svc)->field[0])
 
-/* Maglev lookup in the live table of a track; NULL when the track has none. */
-static __always_inline struct cb_backend *cb_pick_backend(const struct cb_pkt *p,
-							  const struct cb_service *svc,
-							  __u32 track, __u32 *id_out)
+enum cb_pick_res {
+	CB_PICK_OK = 0,
+	CB_PICK_EMPTY,    /* the track has no backend: its share goes elsewhere */
+	CB_PICK_STALE,    /* a table or backend vanished: the record read is outdated */
+};
+
+/* Maglev lookup in the live table of a track. */
+static __always_inline int cb_pick_backend(const struct cb_pkt *p, const struct cb_service *svc,
+					   __u32 track, __u32 *id_out, struct cb_backend **be)
 {
 	struct cb_tbl_key tk = { .svc_id = svc->id, .track = track };
 	__u32 m = cb_trk(svc, m, track), slot, *id;
 	void *tbl;
 
 	if (!cb_trk(svc, nb, track) || !m)
-		return NULL;
+		return CB_PICK_EMPTY;
 	tk.gen = cb_trk(svc, gen, track) & 1;
 	tbl = bpf_map_lookup_elem(&cb_maglev, &tk);
 	if (!tbl)
-		return NULL;
+		return CB_PICK_STALE;
 	slot = cb_affinity_hash(p, svc->affinity, CB_SEED_BACKEND) % m;
 	id = bpf_map_lookup_elem(tbl, &slot);
 	if (!id)
-		return NULL;
+		return CB_PICK_STALE;
 	*id_out = *id;
-	return bpf_map_lookup_elem(&cb_backends, id);
+	*be = bpf_map_lookup_elem(&cb_backends, id);
+	return *be ? CB_PICK_OK : CB_PICK_STALE;
+}
+
+/* Track, then backend; a track without a backend passes its share to the other. */
+static __always_inline int cb_pick(const struct cb_pkt *p, const struct cb_service *svc,
+				   __u32 *track, __u32 *bid, struct cb_backend **be)
+{
+	int r;
+
+	*track = cb_pick_track(p, svc);
+	r = cb_pick_backend(p, svc, *track, bid, be);
+	if (r != CB_PICK_EMPTY)
+		return r;
+	*track ^= 1;
+	r = cb_pick_backend(p, svc, *track, bid, be);
+	if (r == CB_PICK_EMPTY)
+		*track ^= 1;   /* drops are counted on the track the weight chose */
+	return r;
 }
 
 #endif

@@ -200,26 +200,65 @@ static int new_backend_id(const struct cb_maps *m, uint32_t *id)
 	return -ENOSPC;
 }
 
-/* Build the Maglev table of ids in a new inner map and publish it as generation gen. */
-static int table_publish(const struct cb_maps *m, uint32_t svc_id, unsigned int track,
-			 uint8_t gen, uint32_t msize, const struct cb_endpoint *sorted,
-			 const uint32_t *ids, size_t n)
+/* Slots of the live table of a track, as backend ids. */
+static int table_read(const struct cb_maps *m, const struct cb_tbl_key *tk, uint32_t msize,
+		      uint32_t *ids)
 {
-	struct cb_tbl_key tk = { .svc_id = svc_id, .track = (uint8_t)track, .gen = gen };
+	LIBBPF_OPTS(bpf_map_batch_opts, bopts);
+	uint32_t inner_id, count = msize, out = 0;
+	uint32_t *keys;
+	int fd, err = 0;
+
+	if (bpf_map_lookup_elem(m->maglev, tk, &inner_id))
+		return -errno;
+	fd = bpf_map_get_fd_by_id(inner_id);
+	if (fd < 0)
+		return -errno;
+	keys = calloc(msize, sizeof(*keys));
+	if (!keys)
+		err = -ENOMEM;
+	else if (bpf_map_lookup_batch(fd, NULL, &out, keys, ids, &count, &bopts) && errno != ENOENT)
+		err = -errno;
+	else if (count != msize)
+		err = -EIO;
+	free(keys);
+	close(fd);
+	return err;
+}
+
+/*
+ * Build the table for sorted[] (ids[] alike) and publish it as generation
+ * tk->gen. The previous table, when given, keeps every slot it can: the
+ * backends that stay keep their flows.
+ */
+static int table_publish(const struct cb_maps *m, const struct cb_tbl_key *tk, uint32_t msize,
+			 const struct cb_endpoint *sorted, const uint32_t *ids, size_t n,
+			 const uint32_t *prev_ids)
+{
 	struct cb_maglev_item *items = calloc(n, sizeof(*items));
 	uint32_t *slots = calloc(msize, sizeof(*slots));
 	uint32_t *keys = calloc(msize, sizeof(*keys));
+	uint32_t *prev = prev_ids ? calloc(msize, sizeof(*prev)) : NULL;
 	LIBBPF_OPTS(bpf_map_create_opts, copts, .map_flags = BPF_F_INNER_MAP);
 	LIBBPF_OPTS(bpf_map_batch_opts, bopts);
 	int err = -ENOMEM, fd = -1;
+	uint32_t count = msize;
 
-	if (!items || !slots || !keys)
+	if (!items || !slots || !keys || (prev_ids && !prev))
 		goto out;
 	for (size_t i = 0; i < n; i++) {
 		items[i].key = &sorted[i];
 		items[i].key_len = sizeof(sorted[i]);
 	}
-	err = cb_maglev_build(items, n, msize, slots);
+	for (uint32_t s = 0; prev && s < msize; s++) {
+		prev[s] = UINT32_MAX;
+		for (size_t i = 0; i < n; i++)
+			if (ids[i] == prev_ids[s]) {
+				prev[s] = (uint32_t)i;
+				break;
+			}
+	}
+	err = cb_maglev_rebuild(items, n, msize, prev, slots);
 	if (err)
 		goto out;
 	for (uint32_t s = 0; s < msize; s++) {
@@ -232,10 +271,9 @@ static int table_publish(const struct cb_maps *m, uint32_t svc_id, unsigned int 
 		err = -errno;
 		goto out;
 	}
-	uint32_t count = msize;
-
+	/* Updating a map-in-map also waits until no program still uses the old inner map. */
 	if (bpf_map_update_batch(fd, keys, slots, &count, &bopts) ||
-	    bpf_map_update_elem(m->maglev, &tk, &fd, BPF_ANY))
+	    bpf_map_update_elem(m->maglev, tk, &fd, BPF_ANY))
 		err = -errno;
 	else
 		err = 0;
@@ -245,6 +283,7 @@ out:
 	free(items);
 	free(slots);
 	free(keys);
+	free(prev);
 	return err;
 }
 
@@ -327,18 +366,33 @@ int cb_track_set(const struct cb_maps *m, const struct cb_svc_key *k, unsigned i
 	}
 
 	struct cb_members_key mk = { .svc_id = svc.id, .track = track };
+	struct cb_tbl_key live = { .svc_id = svc.id, .track = (uint8_t)track,
+				   .gen = svc.gen[track] };
+	int had_table = svc.nb[track] > 0;
 
 	if (n) {
-		uint8_t gen = svc.gen[track] ^ 1;
+		struct cb_tbl_key next = live;
+		uint32_t *prev = NULL;
 
-		err = table_publish(m, svc.id, track, gen, svc.m[track], sorted, nw->ids, n);
+		next.gen ^= 1;
+		if (had_table) {
+			prev = calloc(svc.m[track], sizeof(*prev));
+			err = prev ? table_read(m, &live, svc.m[track], prev) : -ENOMEM;
+			if (err) {
+				free(prev);
+				goto rollback;
+			}
+		}
+		err = table_publish(m, &next, svc.m[track], sorted, nw->ids, n, prev);
+		free(prev);
 		if (err)
 			goto rollback;
 		if (bpf_map_update_elem(m->members, &mk, nw, BPF_ANY)) {
 			err = -errno;
+			bpf_map_delete_elem(m->maglev, &next);
 			goto rollback;
 		}
-		svc.gen[track] = gen;
+		svc.gen[track] = next.gen;
 	} else if (bpf_map_delete_elem(m->members, &mk) && errno != ENOENT) {
 		err = -errno;
 		goto rollback;
@@ -351,7 +405,13 @@ int cb_track_set(const struct cb_maps *m, const struct cb_svc_key *k, unsigned i
 			bpf_map_update_elem(m->members, &mk, old, BPF_ANY);
 		goto rollback;
 	}
-	/* Removed backends go last: their flows re-select on their next packet. */
+	/*
+	 * Retire the old table. Deleting from a map-in-map returns only once no
+	 * program can still be using what the old record pointed to, so the
+	 * removed backends can go after it; their flows re-select.
+	 */
+	if (had_table)
+		bpf_map_delete_elem(m->maglev, &live);
 	for (uint32_t j = 0; j < old->n; j++) {
 		size_t i;
 

@@ -25,4 +25,15 @@ int cb_maglev_size_ok(uint32_t m);
  */
 int cb_maglev_build(const struct cb_maglev_item *items, size_t n, uint32_t m, uint32_t *table);
 
+/*
+ * Rebuild with minimal disruption. prev[s] is the item index that slot s
+ * served before (UINT32_MAX: an item that is gone). Slots keep their item
+ * while it stays within its fair share; only freed slots are handed out,
+ * Maglev-style. Removing an item therefore moves no other item's slots, and
+ * adding one moves only the slots the new item takes. prev == NULL builds
+ * from scratch (cb_maglev_build).
+ */
+int cb_maglev_rebuild(const struct cb_maglev_item *items, size_t n, uint32_t m,
+		      const uint32_t *prev, uint32_t *table);
+
 #endif

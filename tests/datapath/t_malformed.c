@@ -1,0 +1,311 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* SPEC point 7: odd, broken and foreign packets get a defined verdict. */
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "tests.h"
+
+static int tc_refused;
+
+/*
+ * Run pkt through both ingress hooks: passed byte-for-byte, counter +1 each
+ * time. BPF_PROG_TEST_RUN builds no skb whose IP header is cut short (the
+ * skb path reads it); XDP still runs every such packet.
+ */
+static void expect_untouched(struct lab *l, const uint8_t *pkt, size_t len, int counter)
+{
+	FOR_HOOKS_IN(h) {
+		struct run_out o;
+		uint64_t before = global_count(l, counter);
+
+		int err = run_pkt_try(l, h, pkt, len, 0, &o);
+
+		if (err) {
+			if (h == HOOK_XDP || err != -EINVAL)
+				fail_msg("%s: %zu bytes refused", hook_name(h), len);
+			tc_refused++;
+			continue;
+		}
+		if (o.verdict == V_OTHER)
+			fail_msg("%s: %zu-byte packet: unexpected verdict", hook_name(h), len);
+		if (o.verdict != V_PASS || o.len != len || memcmp(o.data, pkt, len) ||
+		    global_count(l, counter) != before + 1)
+			fail_msg("%s: %zu-byte packet not passed untouched with counter %d",
+				 hook_name(h), len, counter);
+	}
+}
+
+/* Run a service packet through both ingress hooks: rewritten to a backend, valid. */
+static void expect_natted(struct lab *l, const struct pkt_spec *p)
+{
+	FOR_HOOKS_IN(h) {
+		struct run_out o;
+
+		run_spec(l, h, p, &o);
+		assert_int_equal(o.verdict, V_PASS);
+		assert_int_equal(o.csum, 0);
+		assert_true(landed_track(&o, p->family) >= 0);
+		assert_int_equal(o.v.dport, BPORT);
+	}
+}
+
+static void two_services(struct lab *l)
+{
+	struct svc s4, s6, u4, u6;
+
+	std_service(l, &s4, 4, IPPROTO_TCP, CB_AFFINITY_CONNECTION);
+	std_service(l, &s6, 6, IPPROTO_TCP, CB_AFFINITY_CONNECTION);
+	std_service(l, &u4, 4, IPPROTO_UDP, CB_AFFINITY_CONNECTION);
+	std_service(l, &u6, 6, IPPROTO_UDP, CB_AFFINITY_CONNECTION);
+}
+
+void test_spec7_truncated_headers_pass_untouched(void **state)
+{
+	struct lab *l = *state;
+	int cases = 0;
+
+	tc_refused = 0;
+	two_services(l);
+	for (int family = 4; family <= 6; family += 2) {
+		for (int proto = IPPROTO_TCP; proto <= IPPROTO_UDP; proto += IPPROTO_UDP - IPPROTO_TCP) {
+			for (int vlans = 0; vlans <= 1; vlans++) {
+				struct pkt_spec p = client_pkt(family, proto, family == 4 ? "10.9.0.1" : "fd00:9::1",
+							       1234, 0x02);
+				uint8_t pkt[PKT_MAX];
+				size_t len;
+
+				p.vlans = vlans;
+				p.payload = 10;
+				len = pkt_build(pkt, &p);
+				/* Every cut, from a bare Ethernet header to one byte short. */
+				for (size_t cut = 14; cut < len; cut++, cases++)
+					expect_untouched(l, pkt, cut, CB_G_PASS_MALFORMED);
+			}
+		}
+	}
+	print_message("      %d truncated packets through xdp and %d through tc (the kernel's test "
+		      "runner refuses %d with a cut IP header to tc), each passed untouched and counted\n",
+		      cases, cases - tc_refused, tc_refused);
+}
+
+void test_spec7_lying_length_fields_pass_untouched(void **state)
+{
+	struct lab *l = *state;
+	uint8_t pkt[PKT_MAX];
+	size_t len;
+	struct pkt_spec p;
+
+	two_services(l);
+	/* IPv4 total length beyond the frame, and below the header length */
+	p = client_pkt(4, IPPROTO_TCP, "10.9.0.1", 1, 0x02);
+	len = pkt_build(pkt, &p);
+	pkt[16] = 0x05, pkt[17] = 0xdc;
+	expect_untouched(l, pkt, len, CB_G_PASS_MALFORMED);
+	pkt[16] = 0, pkt[17] = 16;
+	expect_untouched(l, pkt, len, CB_G_PASS_MALFORMED);
+	/* TCP data offset below 5 and beyond the segment */
+	len = pkt_build(pkt, &p);
+	pkt[14 + 20 + 12] = 4 << 4;
+	expect_untouched(l, pkt, len, CB_G_PASS_MALFORMED);
+	pkt[14 + 20 + 12] = 15 << 4;
+	expect_untouched(l, pkt, len, CB_G_PASS_MALFORMED);
+	/* UDP length below its header and beyond the datagram */
+	p = client_pkt(4, IPPROTO_UDP, "10.9.0.1", 1, 0);
+	len = pkt_build(pkt, &p);
+	pkt[14 + 20 + 4] = 0, pkt[14 + 20 + 5] = 7;
+	expect_untouched(l, pkt, len, CB_G_PASS_MALFORMED);
+	pkt[14 + 20 + 5] = 200;
+	expect_untouched(l, pkt, len, CB_G_PASS_MALFORMED);
+	/* IPv6 payload length beyond the frame, and zero (jumbogram) */
+	p = client_pkt(6, IPPROTO_TCP, "fd00:9::1", 1, 0x02);
+	len = pkt_build(pkt, &p);
+	pkt[14 + 4] = 0x01;
+	expect_untouched(l, pkt, len, CB_G_PASS_MALFORMED);
+	pkt[14 + 4] = 0, pkt[14 + 5] = 0;
+	expect_untouched(l, pkt, len, CB_G_PASS_MALFORMED);
+}
+
+void test_spec7_bad_ihl_passes_untouched(void **state)
+{
+	struct lab *l = *state;
+	struct pkt_spec p = client_pkt(4, IPPROTO_TCP, "10.9.0.1", 1, 0x02);
+	uint8_t pkt[PKT_MAX];
+	size_t len;
+
+	two_services(l);
+	for (int ihl = 0; ihl < 5; ihl++) {
+		len = pkt_build(pkt, &p);
+		pkt[14] = (uint8_t)(0x40 | ihl);
+		expect_untouched(l, pkt, len, CB_G_PASS_MALFORMED);
+	}
+	len = pkt_build(pkt, &p);
+	pkt[14] = 0x4f;    /* 60-byte header in a 40-byte packet */
+	expect_untouched(l, pkt, len, CB_G_PASS_MALFORMED);
+	len = pkt_build(pkt, &p);
+	pkt[14] = 0x55;    /* version 5 behind an IPv4 ethertype */
+	expect_untouched(l, pkt, len, CB_G_PASS_MALFORMED);
+}
+
+void test_spec7_ipv4_options_are_natted(void **state)
+{
+	struct lab *l = *state;
+
+	two_services(l);
+	for (int opts = 4; opts <= 40; opts += 12) {
+		struct pkt_spec p = client_pkt(4, IPPROTO_TCP, "10.9.0.1", (uint16_t)opts, 0x02);
+
+		p.ip_opts = opts;
+		p.payload = 50;
+		expect_natted(l, &p);
+		p.proto = IPPROTO_UDP;
+		expect_natted(l, &p);
+	}
+}
+
+void test_spec7_ipv6_extension_headers(void **state)
+{
+	struct lab *l = *state;
+	static const struct { uint8_t ext[4]; int n; } ok[] = {
+		{ { IPPROTO_HOPOPTS }, 1 },
+		{ { IPPROTO_HOPOPTS, IPPROTO_DSTOPTS }, 2 },
+		{ { IPPROTO_ROUTING }, 1 },
+		{ { IPPROTO_HOPOPTS, IPPROTO_ROUTING, IPPROTO_DSTOPTS }, 3 },
+	};
+	uint8_t pkt[PKT_MAX];
+	size_t len;
+
+	two_services(l);
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		struct pkt_spec p = client_pkt(6, IPPROTO_TCP, "fd00:9::1", (uint16_t)(100 + i), 0x02);
+
+		memcpy(p.ext, ok[i].ext, sizeof(p.ext));
+		p.n_ext = ok[i].n;
+		p.payload = 20;
+		expect_natted(l, &p);
+		p.proto = IPPROTO_UDP;
+		expect_natted(l, &p);
+	}
+	/* Routing header with segments left: the real destination is elsewhere. */
+	struct pkt_spec r = client_pkt(6, IPPROTO_TCP, "fd00:9::1", 200, 0x02);
+
+	r.ext[0] = IPPROTO_ROUTING;
+	r.n_ext = 1;
+	r.routing_segleft = 2;
+	len = pkt_build(pkt, &r);
+	expect_untouched(l, pkt, len, CB_G_PASS_UNKNOWN);
+	/* Fragment header: L4 ports are not ours to trust. */
+	r.ext[0] = IPPROTO_FRAGMENT;
+	len = pkt_build(pkt, &r);
+	expect_untouched(l, pkt, len, CB_G_PASS_FRAGMENT);
+	r.ext[0] = IPPROTO_HOPOPTS;
+	r.ext[1] = IPPROTO_FRAGMENT;
+	r.n_ext = 2;
+	len = pkt_build(pkt, &r);
+	expect_untouched(l, pkt, len, CB_G_PASS_FRAGMENT);
+	/* More extension headers than the parser follows. */
+	memset(r.ext, IPPROTO_DSTOPTS, sizeof(r.ext));
+	r.n_ext = 4;
+	r.ext[0] = IPPROTO_HOPOPTS;
+	len = pkt_build(pkt, &r);
+	/* 4 headers are followed; a 5th cannot be built by pkt_build: cut the chain instead */
+	pkt[14 + 40 + 3 * 16] = IPPROTO_DSTOPTS;   /* 4th header points to yet another */
+	expect_untouched(l, pkt, len, CB_G_PASS_UNKNOWN);
+}
+
+void test_spec7_vlan_tags_are_natted(void **state)
+{
+	struct lab *l = *state;
+
+	two_services(l);
+	for (int family = 4; family <= 6; family += 2) {
+		for (int vlans = 1; vlans <= 2; vlans++) {
+			struct pkt_spec p = client_pkt(family, IPPROTO_TCP,
+						       family == 4 ? "10.9.0.1" : "fd00:9::1",
+						       (uint16_t)(300 + vlans), 0x02);
+			uint8_t in[PKT_MAX];
+			size_t len;
+
+			p.vlans = vlans;
+			len = pkt_build(in, &p);
+			expect_natted(l, &p);
+			/* the tags themselves are left alone */
+			struct run_out o;
+
+			run_pkt(l, HOOK_XDP, in, len, 0, &o);
+			assert_memory_equal(o.data + 12, in + 12, (size_t)vlans * 4 + 2);
+		}
+	}
+	/* Three tags: not followed. */
+	struct pkt_spec p = client_pkt(4, IPPROTO_TCP, "10.9.0.1", 310, 0x02);
+	uint8_t in[PKT_MAX + 4];
+	size_t len;
+
+	p.vlans = 2;
+	len = pkt_build(in + 4, &p);
+	memmove(in, in + 4, 12);
+	in[12] = 0x81, in[13] = 0x00, in[14] = 0, in[15] = 99;
+	expect_untouched(l, in, len + 4, CB_G_PASS_UNKNOWN);
+}
+
+void test_spec7_fragments_pass_and_count(void **state)
+{
+	struct lab *l = *state;
+	uint8_t pkt[PKT_MAX];
+	size_t len;
+
+	two_services(l);
+	for (int frag = 1; frag <= 2; frag++) {
+		for (int proto = IPPROTO_TCP; proto <= IPPROTO_UDP; proto += IPPROTO_UDP - IPPROTO_TCP) {
+			struct pkt_spec p = client_pkt(4, proto, "10.9.0.1", 400, 0x02);
+
+			p.v4_frag = frag;
+			p.payload = 64;
+			len = pkt_build(pkt, &p);
+			expect_untouched(l, pkt, len, CB_G_PASS_FRAGMENT);
+		}
+	}
+	struct pkt_spec p6 = client_pkt(6, IPPROTO_UDP, "fd00:9::1", 400, 0);
+
+	p6.ext[0] = IPPROTO_FRAGMENT;
+	p6.n_ext = 1;
+	len = pkt_build(pkt, &p6);
+	expect_untouched(l, pkt, len, CB_G_PASS_FRAGMENT);
+}
+
+void test_spec7_icmp_and_non_ip_pass_untouched(void **state)
+{
+	struct lab *l = *state;
+	uint8_t pkt[PKT_MAX];
+	size_t len;
+	struct pkt_spec p = client_pkt(4, IPPROTO_ICMP, "10.9.0.1", 0, 0);
+
+	two_services(l);
+	len = pkt_build(pkt, &p);
+	expect_untouched(l, pkt, len, CB_G_PASS_UNKNOWN);
+	p = client_pkt(6, IPPROTO_ICMPV6, "fd00:9::1", 0, 0);
+	len = pkt_build(pkt, &p);
+	expect_untouched(l, pkt, len, CB_G_PASS_UNKNOWN);
+	/* ARP request: ethertype 0x0806 */
+	memset(pkt, 0, 60);
+	memset(pkt, 0xff, 6);
+	pkt[12] = 0x08, pkt[13] = 0x06;
+	expect_untouched(l, pkt, 60, CB_G_PASS_UNKNOWN);
+}
+
+void test_spec7_zero_length_payloads(void **state)
+{
+	struct lab *l = *state;
+
+	two_services(l);
+	for (int family = 4; family <= 6; family += 2) {
+		struct pkt_spec p = client_pkt(family, IPPROTO_TCP, family == 4 ? "10.9.0.1" : "fd00:9::1",
+					       500, 0x10);
+
+		p.payload = 0;
+		expect_natted(l, &p);
+		p.proto = IPPROTO_UDP;
+		expect_natted(l, &p);
+	}
+}
