@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Run every test binary given, keep going after a failure, print one summary.
+# Run every test binary given, keep going after a failure, and close with one
+# line that sums the cmocka suites: "tests: N passed, N failed".
 # The tests load BPF programs, so they need root and a bpffs.
 set -u
 
@@ -12,16 +13,27 @@ mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf || {
 	exit 1
 }
 
-suites_ok=0
-suites_failed=()
+passed=0
+failed=0
+broken=()
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+
 for t in "$@"; do
 	echo "=== $(basename "$t")"
-	if "$t"; then
-		suites_ok=$((suites_ok + 1))
-	else
-		suites_failed+=("$(basename "$t")")
+	"$t" 2>&1 | tee "$log"
+	rc=${PIPESTATUS[0]}
+	p=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' "$log" | tail -n 1)
+	f=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' "$log" | tail -n 1)
+	passed=$((passed + ${p:-0}))
+	failed=$((failed + ${f:-0}))
+	# A suite that died before its summary, or failed without one, counts as a failure.
+	if [ "$rc" -ne 0 ] && [ -z "$f" ]; then
+		failed=$((failed + 1))
+		broken+=("$(basename "$t") (exit $rc)")
 	fi
 done
 echo
-echo "test suites: ${suites_ok} passed, ${#suites_failed[@]} failed ${suites_failed[*]:-}"
-[ ${#suites_failed[@]} -eq 0 ]
+[ ${#broken[@]} -eq 0 ] || echo "suites without a summary: ${broken[*]}"
+echo "tests: ${passed} passed, ${failed} failed"
+[ "$failed" -eq 0 ]
