@@ -22,7 +22,7 @@ BPF_HDRS  := $(wildcard bpf/*.h) include/canary_bpf.h
 BPF_OBJ   := $(BUILD)/canary.bpf.o
 SKEL      := $(BUILD)/canary.skel.h
 
-LIB_SRC   := user/maglev.c user/dpstate.c
+LIB_SRC   := user/maglev.c user/dpstate.c user/backends.c user/overrides.c user/counters.c
 LIB_OBJ   := $(LIB_SRC:user/%.c=$(BUILD)/user/%.o)
 LIB       := $(BUILD)/libcanary.a
 CLI_SRC   := user/main.c

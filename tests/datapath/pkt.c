@@ -62,7 +62,6 @@ size_t pkt_build(uint8_t *buf, const struct pkt_spec *s)
 	size_t off = 12, l3, l4, l4len, hl;
 	uint8_t *ip;
 	int proto = s->proto ? s->proto : IPPROTO_TCP;
-	uint8_t nh;
 
 	memset(buf, 0, PKT_MAX);
 	memcpy(buf, dmac, 6);
@@ -134,7 +133,6 @@ size_t pkt_build(uint8_t *buf, const struct pkt_spec *s)
 		ip[6] = s->n_ext ? s->ext[0] : (uint8_t)proto;
 		put16(ip + 4, (uint16_t)(ext_len + l4len));
 		l4 = l3 + off;
-		(void)nh;
 	}
 
 	uint8_t *t = buf + l4;

@@ -10,18 +10,6 @@
 
 #include "tests.h"
 
-/* A client packet through hook h; asserts it was rewritten with valid checksums. */
-static int send_track(struct lab *l, enum hook h, int family, int proto, const char *src,
-		      uint16_t sport, uint8_t flags, struct run_out *o)
-{
-	struct pkt_spec s = client_pkt(family, proto, src, sport, flags);
-
-	run_spec(l, h, &s, o);
-	assert_int_equal(o->verdict, V_PASS);
-	assert_int_equal(o->csum, 0);
-	return landed_track(o, family);
-}
-
 void test_spec1_non_service_traffic_untouched(void **state)
 {
 	struct lab *l = *state;
@@ -530,70 +518,4 @@ void test_spec9_updates_are_atomic_for_packets(void **state)
 	print_message("      %u new flows during %d configuration swaps, 0 drops\n", sent, f.updates);
 	assert_true(f.updates >= 12);
 	assert_int_equal(track_stats(l, &s, 0).drops + track_stats(l, &s, 1).drops, 0);
-}
-
-void test_state_rejects_bad_requests_changing_nothing(void **state)
-{
-	struct lab *l = *state;
-	struct svc s, ghost;
-	struct cb_service before, after;
-	struct cb_endpoint dup[2] = { ep(4, "10.0.9.1", 80), ep(4, "10.0.9.1", 80) };
-	struct cb_endpoint v6 = ep(6, "fd00::1", 80), net6 = ep(6, "fd00::", 0);
-	struct cb_endpoint got[8];
-	size_t n = 8;
-	uint32_t id;
-
-	std_service(l, &s, 4, IPPROTO_TCP, CB_AFFINITY_CONNECTION);
-	weight_set(l, &s, 1234);
-	assert_int_equal(cb_svc_get(&l->maps, &s.key, &before), 0);
-
-	assert_int_equal(cb_svc_add(&l->maps, &s.key, CB_AFFINITY_CLIENT, 0, &id), -EEXIST);
-	assert_int_equal(cb_svc_add(&l->maps, &s.key, 7, 0, &id), -EINVAL);
-	assert_int_equal(cb_svc_add(&l->maps, &s.key, 0, 4096, &id), -EINVAL);
-	assert_int_equal(cb_weight_set(&l->maps, &s.key, 10001), -ERANGE);
-	assert_int_equal(cb_track_set(&l->maps, &s.key, CB_TRACK_STABLE, dup, 2), -ENOTUNIQ);
-	assert_int_equal(cb_track_set(&l->maps, &s.key, CB_TRACK_STABLE, &v6, 1), -EAFNOSUPPORT);
-	assert_int_equal(cb_track_set(&l->maps, &s.key, 2, dup, 1), -EINVAL);
-	assert_int_equal(cb_override_add(&l->maps, &s.key, &net6, 8, CB_TRACK_CANARY), -EAFNOSUPPORT);
-	assert_int_equal(cb_override_add(&l->maps, &s.key, &dup[0], 33, CB_TRACK_CANARY), -EINVAL);
-
-	struct cb_endpoint gv = ep(4, "10.96.0.99", 80);
-
-	cb_svc_key_make(&ghost.key, &gv, IPPROTO_TCP);
-	assert_int_equal(cb_weight_set(&l->maps, &ghost.key, 5), -ENOENT);
-	assert_int_equal(cb_track_set(&l->maps, &ghost.key, 0, dup, 1), -ENOENT);
-	assert_int_equal(cb_svc_del(&l->maps, &ghost.key), -ENOENT);
-
-	/* nothing changed: the record, the backend sets, the overrides flag */
-	assert_int_equal(cb_svc_get(&l->maps, &s.key, &after), 0);
-	assert_memory_equal(&before, &after, sizeof(before));
-	assert_int_equal(cb_track_get(&l->maps, &s.key, CB_TRACK_STABLE, got, &n), 0);
-	assert_int_equal(n, 4);
-	/* a deleted service is plain traffic again, and its id is reused with zeroed counters */
-	struct run_out o;
-
-	send_track(l, HOOK_XDP, 4, IPPROTO_TCP, "10.9.0.1", 1000, 0x02, &o);
-	assert_int_equal(cb_svc_del(&l->maps, &s.key), 0);
-	struct pkt_spec p = client_pkt(4, IPPROTO_TCP, "10.9.0.1", 1001, 0x02);
-
-	run_spec(l, HOOK_XDP, &p, &o);
-	assert_int_equal(o.verdict, V_PASS);
-	assert_string_equal(VIP4, inet_ntop(AF_INET, o.v.daddr.b, (char[64]){ 0 }, 64));
-	std_service(l, &s, 4, IPPROTO_TCP, CB_AFFINITY_CONNECTION);
-	assert_int_equal(track_stats(l, &s, 0).packets + track_stats(l, &s, 1).packets, 0);
-}
-
-void test_state_refuses_other_layout_version(void **state)
-{
-	struct lab *l = *state;
-	struct cb_meta meta = { .layout_version = CB_LAYOUT_VERSION + 1 };
-	uint32_t zero = 0, found = 0;
-
-	assert_int_equal(cb_meta_check(&l->maps, &found), 0);
-	assert_int_equal(found, CB_LAYOUT_VERSION);
-	assert_int_equal(bpf_map_update_elem(l->maps.meta, &zero, &meta, BPF_ANY), 0);
-	assert_int_equal(cb_meta_check(&l->maps, &found), -EPROTO);
-	assert_int_equal(found, CB_LAYOUT_VERSION + 1);
-	/* and initialising does not overwrite somebody else's layout */
-	assert_int_equal(cb_meta_init(&l->maps), -EPROTO);
 }

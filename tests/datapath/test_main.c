@@ -51,6 +51,18 @@ const char *client_addr(int family, uint32_t i, char *buf)
 	return buf;
 }
 
+/* A client packet through hook h; asserts it was rewritten with valid checksums. */
+int send_track(struct lab *l, enum hook h, int family, int proto, const char *src,
+		      uint16_t sport, uint8_t flags, struct run_out *o)
+{
+	struct pkt_spec s = client_pkt(family, proto, src, sport, flags);
+
+	run_spec(l, h, &s, o);
+	assert_int_equal(o->verdict, V_PASS);
+	assert_int_equal(o->csum, 0);
+	return landed_track(o, family);
+}
+
 #define CASE(name) cmocka_unit_test_setup_teardown(name, lab_setup, lab_teardown),
 
 int main(void)

@@ -13,6 +13,9 @@ extern const char *const STABLE4[4], *const CANARY4[1], *const STABLE6[4], *cons
 void std_service(struct lab *l, struct svc *s, int family, int proto, int affinity);
 /* Spec of a client packet to the standard service. */
 struct pkt_spec client_pkt(int family, int proto, const char *src, uint16_t sport, uint8_t flags);
+/* A client packet through hook h, asserted NATed with valid checksums; returns its track. */
+int send_track(struct lab *l, enum hook h, int family, int proto, const char *src,
+	       uint16_t sport, uint8_t flags, struct run_out *o);
 /* Track (0 stable, 1 canary) whose backend received o, or -1. */
 int landed_track(const struct run_out *o, int family);
 /* Client address number i as text (10.x.y.z or fd00:1::x:y). */
@@ -37,7 +40,8 @@ const char *client_addr(int family, uint32_t i, char *buf);
 	X(test_ct_syn_after_close_is_new_connection) \
 	X(test_spec9_updates_are_atomic_for_packets) \
 	X(test_state_rejects_bad_requests_changing_nothing) \
-	X(test_state_refuses_other_layout_version)
+	X(test_state_refuses_other_layout_version) \
+	X(test_state_service_ids_unique_across_batches)
 
 #define TESTS_SPLIT(X) \
 	X(test_spec5_split_accuracy_100k_flows) \

@@ -1,0 +1,103 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* The state library (user/dpstate.c and friends) against real maps. */
+#include <arpa/inet.h>
+#include <bpf/bpf.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "tests.h"
+
+void test_state_rejects_bad_requests_changing_nothing(void **state)
+{
+	struct lab *l = *state;
+	struct svc s, ghost;
+	struct cb_service before, after;
+	struct cb_endpoint dup[2] = { ep(4, "10.0.9.1", 80), ep(4, "10.0.9.1", 80) };
+	struct cb_endpoint v6 = ep(6, "fd00::1", 80), net6 = ep(6, "fd00::", 0);
+	struct cb_endpoint got[8];
+	size_t n = 8;
+	uint32_t id;
+
+	std_service(l, &s, 4, IPPROTO_TCP, CB_AFFINITY_CONNECTION);
+	weight_set(l, &s, 1234);
+	assert_int_equal(cb_svc_get(&l->maps, &s.key, &before), 0);
+
+	assert_int_equal(cb_svc_add(&l->maps, &s.key, CB_AFFINITY_CLIENT, 0, &id), -EEXIST);
+	assert_int_equal(cb_svc_add(&l->maps, &s.key, 7, 0, &id), -EINVAL);
+	assert_int_equal(cb_svc_add(&l->maps, &s.key, 0, 4096, &id), -EINVAL);
+	assert_int_equal(cb_weight_set(&l->maps, &s.key, 10001), -ERANGE);
+	assert_int_equal(cb_track_set(&l->maps, &s.key, CB_TRACK_STABLE, dup, 2), -ENOTUNIQ);
+	assert_int_equal(cb_track_set(&l->maps, &s.key, CB_TRACK_STABLE, &v6, 1), -EAFNOSUPPORT);
+	assert_int_equal(cb_track_set(&l->maps, &s.key, 2, dup, 1), -EINVAL);
+	assert_int_equal(cb_override_add(&l->maps, &s.key, &net6, 8, CB_TRACK_CANARY), -EAFNOSUPPORT);
+	assert_int_equal(cb_override_add(&l->maps, &s.key, &dup[0], 33, CB_TRACK_CANARY), -EINVAL);
+
+	struct cb_endpoint gv = ep(4, "10.96.0.99", 80);
+
+	cb_svc_key_make(&ghost.key, &gv, IPPROTO_TCP);
+	assert_int_equal(cb_weight_set(&l->maps, &ghost.key, 5), -ENOENT);
+	assert_int_equal(cb_track_set(&l->maps, &ghost.key, 0, dup, 1), -ENOENT);
+	assert_int_equal(cb_svc_del(&l->maps, &ghost.key), -ENOENT);
+
+	/* nothing changed: the record, the backend sets, the overrides flag */
+	assert_int_equal(cb_svc_get(&l->maps, &s.key, &after), 0);
+	assert_memory_equal(&before, &after, sizeof(before));
+	assert_int_equal(cb_track_get(&l->maps, &s.key, CB_TRACK_STABLE, got, &n), 0);
+	assert_int_equal(n, 4);
+	/* a deleted service is plain traffic again, and its id is reused with zeroed counters */
+	struct run_out o;
+
+	send_track(l, HOOK_XDP, 4, IPPROTO_TCP, "10.9.0.1", 1000, 0x02, &o);
+	assert_int_equal(cb_svc_del(&l->maps, &s.key), 0);
+	struct pkt_spec p = client_pkt(4, IPPROTO_TCP, "10.9.0.1", 1001, 0x02);
+
+	run_spec(l, HOOK_XDP, &p, &o);
+	assert_int_equal(o.verdict, V_PASS);
+	assert_string_equal(VIP4, inet_ntop(AF_INET, o.v.daddr.b, (char[64]){ 0 }, 64));
+	std_service(l, &s, 4, IPPROTO_TCP, CB_AFFINITY_CONNECTION);
+	assert_int_equal(track_stats(l, &s, 0).packets + track_stats(l, &s, 1).packets, 0);
+}
+
+void test_state_refuses_other_layout_version(void **state)
+{
+	struct lab *l = *state;
+	struct cb_meta meta = { .layout_version = CB_LAYOUT_VERSION + 1 };
+	uint32_t zero = 0, found = 0;
+
+	assert_int_equal(cb_meta_check(&l->maps, &found), 0);
+	assert_int_equal(found, CB_LAYOUT_VERSION);
+	assert_int_equal(bpf_map_update_elem(l->maps.meta, &zero, &meta, BPF_ANY), 0);
+	assert_int_equal(cb_meta_check(&l->maps, &found), -EPROTO);
+	assert_int_equal(found, CB_LAYOUT_VERSION + 1);
+	/* and initialising does not overwrite somebody else's layout */
+	assert_int_equal(cb_meta_init(&l->maps), -EPROTO);
+}
+
+/* Service ids come from a batched walk of the services map: check past one batch. */
+void test_state_service_ids_unique_across_batches(void **state)
+{
+	struct lab *l = *state;
+	static uint8_t seen[CB_MAX_SERVICES];
+	struct svc s;
+	char vip[32];
+
+	memset(seen, 0, sizeof(seen));
+	for (int i = 0; i < 600; i++) {
+		snprintf(vip, sizeof(vip), "10.97.%d.%d", i / 250, 1 + i % 250);
+		svc_add(l, &s, 4, vip, 80, IPPROTO_TCP, CB_AFFINITY_CONNECTION);
+		assert_true(s.id < CB_MAX_SERVICES);
+		assert_false(seen[s.id]);
+		seen[s.id] = 1;
+	}
+	/* a freed id is handed out again (lowest free first) */
+	struct cb_endpoint v = ep(4, "10.97.0.1", 80);
+	struct cb_service rec;
+
+	cb_svc_key_make(&s.key, &v, IPPROTO_TCP);
+	assert_int_equal(cb_svc_get(&l->maps, &s.key, &rec), 0);
+	assert_int_equal(cb_svc_del(&l->maps, &s.key), 0);
+	svc_add(l, &s, 4, "10.97.9.9", 80, IPPROTO_TCP, CB_AFFINITY_CONNECTION);
+	assert_int_equal(s.id, rec.id);
+}

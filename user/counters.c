@@ -1,0 +1,68 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* Reading the per-CPU counters. */
+#include "dpstate.h"
+
+#include <arpa/inet.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+int cb_stats_read(const struct cb_maps *m, uint32_t svc_id, unsigned int track,
+		  struct cb_track_stats *out)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	uint32_t idx = svc_id * CB_TRACKS + track;
+	struct cb_track_stats *per;
+
+	if (ncpu < 0)
+		return ncpu;
+	if (track >= CB_TRACKS || svc_id >= CB_MAX_SERVICES)
+		return -EINVAL;
+	per = calloc((size_t)ncpu, sizeof(*per));
+	if (!per)
+		return -ENOMEM;
+	if (bpf_map_lookup_elem(m->stats, &idx, per)) {
+		int err = -errno;
+
+		free(per);
+		return err;
+	}
+	memset(out, 0, sizeof(*out));
+	for (int c = 0; c < ncpu; c++) {
+		out->packets += per[c].packets;
+		out->bytes += per[c].bytes;
+		out->connections += per[c].connections;
+		out->resets_from_backend += per[c].resets_from_backend;
+		out->resets_from_client += per[c].resets_from_client;
+		out->drops += per[c].drops;
+	}
+	free(per);
+	return 0;
+}
+
+int cb_global_read(const struct cb_maps *m, uint64_t out[CB_G_MAX])
+{
+	int ncpu = libbpf_num_possible_cpus();
+	uint64_t *per;
+
+	if (ncpu < 0)
+		return ncpu;
+	per = calloc((size_t)ncpu, sizeof(*per));
+	if (!per)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < CB_G_MAX; i++) {
+		out[i] = 0;
+		if (bpf_map_lookup_elem(m->global, &i, per)) {
+			int err = -errno;
+
+			free(per);
+			return err;
+		}
+		for (int c = 0; c < ncpu; c++)
+			out[i] += per[c];
+	}
+	free(per);
+	return 0;
+}
