@@ -16,16 +16,20 @@ CFLAGS    ?= -O2 -g
 CFLAGS    += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Iinclude -Iuser -I$(BUILD) \
              -DCB_VERSION='"$(VERSION)"'
 LDLIBS    := -lbpf -lelf -lz
+CLI_LIBS  := $(shell pkg-config --libs libnl-route-3.0 libnl-genl-3.0 json-c 2>/dev/null)
+CLI_CFLAGS := $(shell pkg-config --cflags libnl-route-3.0 libnl-genl-3.0 json-c 2>/dev/null)
 
 BPF_SRC   := bpf/canary.bpf.c
 BPF_HDRS  := $(wildcard bpf/*.h) include/canary_bpf.h
 BPF_OBJ   := $(BUILD)/canary.bpf.o
 SKEL      := $(BUILD)/canary.skel.h
 
-LIB_SRC   := user/maglev.c user/dpstate.c user/backends.c user/overrides.c user/counters.c
+LIB_SRC   := user/maglev.c user/dpstate.c user/backends.c user/overrides.c user/counters.c \
+             user/names.c user/parse.c
 LIB_OBJ   := $(LIB_SRC:user/%.c=$(BUILD)/user/%.o)
 LIB       := $(BUILD)/libcanary.a
-CLI_SRC   := user/main.c
+CLI_SRC   := user/main.c user/cli.c user/help.c user/view.c user/pinned.c user/iface.c \
+             user/cmd_attach.c user/cmd_service.c user/cmd_backend.c user/cmd_stats.c
 BIN       := $(BUILD)/canary-bpf
 
 DP_TEST_SRC := $(wildcard tests/datapath/*.c)
@@ -52,8 +56,8 @@ $(BUILD)/user/%.o: user/%.c $(wildcard user/*.h) include/canary_bpf.h | $(BUILD)
 $(LIB): $(LIB_OBJ)
 	$(AR) rcs $@ $^
 
-$(BIN): $(CLI_SRC) $(SKEL) $(LIB)
-	$(CC) $(CFLAGS) $(CLI_SRC) $(LIB) $(LDLIBS) -o $@
+$(BIN): $(CLI_SRC) $(wildcard user/*.h) $(SKEL) $(LIB)
+	$(CC) $(CFLAGS) $(CLI_CFLAGS) $(CLI_SRC) $(LIB) $(CLI_LIBS) $(LDLIBS) -o $@
 
 $(DP_TEST): $(DP_TEST_SRC) $(wildcard tests/datapath/*.h) $(SKEL) $(LIB)
 	@mkdir -p $(dir $@)

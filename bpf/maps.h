@@ -23,6 +23,14 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, CB_MAX_SERVICES);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct cb_name);
+	__type(value, struct cb_svc_key);
+} cb_names SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, CB_MAX_BACKENDS);
 	__type(key, __u32);
 	__type(value, struct cb_backend);

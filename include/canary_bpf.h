@@ -14,7 +14,7 @@
 #include <stdint.h>
 #endif
 
-#define CB_LAYOUT_VERSION 1
+#define CB_LAYOUT_VERSION 2
 
 #define CB_MAX_SERVICES  16384
 #define CB_MAX_BACKENDS  65536
@@ -191,6 +191,13 @@ enum cb_global_counter {
 	CB_G_DROP_NO_BACKEND,       /* service without any backend */
 	CB_G_REV_NAT,               /* replies restored to VIP:port */
 	CB_G_MAX,
+};
+
+/* cb_names: service name -> its key. User space only: the CLI's names. */
+#define CB_NAME_LEN 64
+
+struct cb_name {
+	char name[CB_NAME_LEN];     /* NUL-padded */
 };
 
 /* cb_meta: one element, written when the maps are first created. */

@@ -6,7 +6,7 @@ set -euo pipefail
 PKGS=(
 	make gcc pkg-config clang llvm bpftool
 	libbpf-dev libelf-dev zlib1g-dev linux-libc-dev
-	libnl-3-dev libnl-route-3-dev
+	libnl-3-dev libnl-route-3-dev libnl-genl-3-dev libjson-c-dev
 	libcmocka-dev
 	iproute2
 )

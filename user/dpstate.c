@@ -195,3 +195,8 @@ int cb_tx_port_add(const struct cb_maps *m, uint32_t ifindex)
 {
 	return bpf_map_update_elem(m->tx_ports, &ifindex, &ifindex, BPF_ANY) ? -errno : 0;
 }
+
+int cb_tx_port_del(const struct cb_maps *m, uint32_t ifindex)
+{
+	return bpf_map_delete_elem(m->tx_ports, &ifindex) && errno != ENOENT ? -errno : 0;
+}

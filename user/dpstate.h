@@ -13,7 +13,7 @@
 #include "canary_bpf.h"
 
 struct cb_maps {
-	int meta, services, members, backends, maglev, ct, rev, ovr4, ovr6, stats, global, tx_ports;
+	int meta, names, services, members, backends, maglev, ct, rev, ovr4, ovr6, stats, global, tx_ports;
 };
 
 /* An address of either family: what the parsers produce and the maps store. */
@@ -52,7 +52,24 @@ int cb_stats_read(const struct cb_maps *m, uint32_t svc_id, unsigned int track,
 		  struct cb_track_stats *out);
 int cb_global_read(const struct cb_maps *m, uint64_t out[CB_G_MAX]);
 
+/* Service names (cb_names). cb_names_list returns them sorted; free(*names). */
+int cb_name_get(const struct cb_maps *m, const char *name, struct cb_svc_key *out);
+int cb_name_put(const struct cb_maps *m, const char *name, const struct cb_svc_key *key);
+int cb_name_del(const struct cb_maps *m, const char *name);
+int cb_name_of(const struct cb_maps *m, const struct cb_svc_key *key, char *name, size_t len);
+int cb_names_list(const struct cb_maps *m, char (**names)[CB_NAME_LEN], size_t *n);
+
+/* Overrides of a service, for listing; *n is capacity in, count out. */
+struct cb_override {
+	struct cb_endpoint net;
+	unsigned int len;
+	unsigned int track;
+};
+int cb_overrides_list(const struct cb_maps *m, uint32_t svc_id, uint8_t family,
+		      struct cb_override *out, size_t *n);
+
 /* Allow XDP_REDIRECT to ifindex (the device must run an XDP program). */
 int cb_tx_port_add(const struct cb_maps *m, uint32_t ifindex);
+int cb_tx_port_del(const struct cb_maps *m, uint32_t ifindex);
 
 #endif

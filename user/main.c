@@ -1,15 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
-/*
- * canary-bpf command line. This first cut only reports what it carries; the
- * verbs of SPEC.md (attach, service, backend, weight, ...) build on dpstate.
- */
+/* canary-bpf: global options, then one verb. */
 #include <bpf/libbpf.h>
 #include <errno.h>
-#include <stdio.h>
+#include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 
-#include "canary_bpf.h"
 #include "canary.skel.h"
+#include "cli.h"
 
 static int version(void)
 {
@@ -17,10 +15,8 @@ static int version(void)
 	struct bpf_program *prog;
 	const char *sep = "";
 
-	if (!skel) {
-		fprintf(stderr, "canary-bpf: open embedded BPF object: %s\n", strerror(errno));
-		return 1;
-	}
+	if (!skel)
+		return cli_fail(EXIT_RUNTIME, "version", "open embedded BPF object: %s", strerror(errno));
 	printf("canary-bpf %s (layout %d, libbpf %s, programs: ", CB_VERSION, CB_LAYOUT_VERSION,
 	       libbpf_version_string());
 	bpf_object__for_each_program(prog, skel->obj) {
@@ -32,20 +28,67 @@ static int version(void)
 	return 0;
 }
 
-static void usage(FILE *f)
+/* libbpf's own messages would be a second line on stderr: each error says what failed. */
+static int quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
-	fprintf(f, "Usage: canary-bpf [-V|--version] [-h|--help]\n"
-		   "The management verbs of SPEC.md arrive with the CLI milestone.\n");
+	if (level == LIBBPF_DEBUG || !getenv("CANARY_BPF_DEBUG"))
+		return 0;
+	return vfprintf(stderr, fmt, ap);
 }
+
+static const struct {
+	const char *verb;
+	int (*run)(const struct cli *c, int argc, char **argv);
+} verbs[] = {
+	{ "attach", cmd_attach }, { "detach", cmd_detach }, { "service", cmd_service },
+	{ "backend", cmd_backend }, { "weight", cmd_weight }, { "override", cmd_override },
+	{ "stats", cmd_stats }, { "top", cmd_top },
+};
 
 int main(int argc, char **argv)
 {
-	if (argc == 2 && (!strcmp(argv[1], "-V") || !strcmp(argv[1], "--version")))
-		return version();
-	if (argc == 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
-		usage(stdout);
-		return 0;
+	struct cli c = { .pin = getenv("CANARY_BPF_PIN_PATH") };
+	int i;
+
+	if (!c.pin || !*c.pin)
+		c.pin = CB_PIN_DEFAULT;
+	libbpf_set_print(quiet);
+	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
+		const char *a = argv[i];
+
+		if (!strcmp(a, "-j") || !strcmp(a, "--json")) {
+			c.json = 1;
+		} else if (!strcmp(a, "-p") || !strcmp(a, "--pin-path")) {
+			if (++i == argc)
+				return cli_fail(EXIT_USAGE, a, "needs a directory");
+			c.pin = argv[i];
+		} else if (!strncmp(a, "--pin-path=", 11)) {
+			c.pin = a + 11;
+		} else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+			if (cli_help(stdout, i + 1 < argc ? argv[i + 1] : NULL))
+				return cli_fail(EXIT_USAGE, "help", "no command '%s'", argv[i + 1]);
+			return 0;
+		} else if (!strcmp(a, "-V") || !strcmp(a, "--version")) {
+			return version();
+		} else {
+			return cli_fail(EXIT_USAGE, a, "unknown option (see canary-bpf --help)");
+		}
 	}
-	usage(stderr);
-	return 2;
+	if (i == argc) {
+		cli_help(stderr, NULL);
+		return EXIT_USAGE;
+	}
+	if (!*c.pin || c.pin[0] != '/')
+		return cli_fail(EXIT_USAGE, "pin path", "'%s' is not an absolute path", c.pin);
+	for (size_t v = 0; v < sizeof(verbs) / sizeof(verbs[0]); v++) {
+		if (strcmp(argv[i], verbs[v].verb))
+			continue;
+		for (int k = i + 1; k < argc; k++)
+			if (!strcmp(argv[k], "--help") || !strcmp(argv[k], "-h")) {
+				cli_help(stdout, verbs[v].verb);
+				return 0;
+			}
+		return verbs[v].run(&c, argc - i, argv + i);
+	}
+	return cli_fail(EXIT_USAGE, argv[i], "unknown command (see canary-bpf --help)");
 }

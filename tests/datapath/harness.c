@@ -18,6 +18,7 @@ static void maps_from_skel(struct lab *l)
 
 	l->maps = (struct cb_maps){
 		.meta = bpf_map__fd(s->maps.cb_meta),
+		.names = bpf_map__fd(s->maps.cb_names),
 		.services = bpf_map__fd(s->maps.cb_services),
 		.members = bpf_map__fd(s->maps.cb_members),
 		.backends = bpf_map__fd(s->maps.cb_backends),

@@ -1,0 +1,151 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* Manual-page style help, one page per verb. */
+#include <string.h>
+
+#include "cli.h"
+
+static const char overview[] =
+"NAME\n"
+"    canary-bpf - kernel-level traffic splitter for canary deployments\n"
+"\n"
+"SYNOPSIS\n"
+"    canary-bpf [-j|--json] [-p|--pin-path DIR] COMMAND [ARGS]\n"
+"    canary-bpf -h|--help [COMMAND]    canary-bpf -V|--version\n"
+"\n"
+"COMMANDS\n"
+"    attach IFNAME [--mode xdp|xdp-generic|tc]   forward path on ingress, reverse NAT on egress\n"
+"    detach IFNAME\n"
+"    service add NAME --vip IP --port N [--proto tcp|udp] [--affinity connection|client]\n"
+"    service del NAME\n"
+"    service list\n"
+"    backend add NAME stable|canary IP[:PORT]\n"
+"    backend del NAME stable|canary IP[:PORT]\n"
+"    weight set NAME PERCENT\n"
+"    weight get NAME\n"
+"    override add NAME CIDR stable|canary\n"
+"    override del NAME CIDR\n"
+"    stats [NAME]\n"
+"    top [NAME] [--count N]\n"
+"\n"
+"GLOBAL OPTIONS\n"
+"    -j, --json       machine-readable output (JSON)\n"
+"    -p, --pin-path   where the state is pinned (default /sys/fs/bpf/canary-bpf,\n"
+"                     or $CANARY_BPF_PIN_PATH)\n"
+"\n"
+"EXIT STATUS\n"
+"    0 success, 1 runtime failure, 2 invalid usage or input. Errors are one line on\n"
+"    stderr, 'canary-bpf: WHAT: WHY', and change nothing.\n"
+"\n"
+"    'canary-bpf COMMAND --help' shows the page of one command.\n";
+
+static const struct {
+	const char *verb;
+	const char *page;
+} pages[] = {
+	{ "attach",
+"NAME\n    canary-bpf attach - run the splitter on an interface\n\n"
+"SYNOPSIS\n    canary-bpf attach IFNAME [--mode xdp|xdp-generic|tc]\n\n"
+"DESCRIPTION\n"
+"    Loads the datapath once (maps and programs are pinned under the pin path) and\n"
+"    attaches it to IFNAME: on ingress, new connections to a service are split and\n"
+"    DNATed; on egress (tc), replies are reverse-NATed to VIP:port. Attaching more\n"
+"    interfaces shares the same maps. Attaching again in the same mode does nothing.\n"
+"    Forwarding continues after the command exits.\n\n"
+"OPTIONS\n"
+"    --mode xdp          native XDP in the driver (default; fastest)\n"
+"    --mode xdp-generic  XDP in the stack, for drivers without native XDP\n"
+"    --mode tc           tc clsact ingress, e.g. for pod veths\n\n"
+"EXIT STATUS\n    0 attached (or already), 1 the kernel refused (the message suggests a mode),\n"
+"    2 no such interface, attached in another mode, or a bad option.\n\n"
+"EXAMPLE\n    canary-bpf attach eth0 --mode xdp\n" },
+	{ "detach",
+"NAME\n    canary-bpf detach - stop the splitter on an interface\n\n"
+"SYNOPSIS\n    canary-bpf detach IFNAME\n\n"
+"DESCRIPTION\n"
+"    Removes the ingress program and the egress filter from IFNAME only. The maps stay:\n"
+"    services, weights and connection tracking survive the last detach.\n\n"
+"EXIT STATUS\n    0 detached, 1 the kernel refused, 2 IFNAME was not attached.\n\n"
+"EXAMPLE\n    canary-bpf detach eth0\n" },
+	{ "service",
+"NAME\n    canary-bpf service - define, remove and list services\n\n"
+"SYNOPSIS\n"
+"    canary-bpf service add NAME --vip IP --port N [--proto tcp|udp]\n"
+"                               [--affinity connection|client]\n"
+"    canary-bpf service del NAME\n"
+"    canary-bpf service list\n\n"
+"DESCRIPTION\n"
+"    A service is a virtual IP (IPv4 or IPv6), a port and a protocol that clients dial.\n"
+"    NAME: 1-63 letters, digits, '.', '_' or '-', starting with a letter or digit.\n"
+"    A new service has no backends and a canary weight of 0 %.\n\n"
+"OPTIONS\n"
+"    --vip IP            the virtual address (unicast, not loopback)\n"
+"    --port N            1..65535\n"
+"    --proto tcp|udp     default tcp\n"
+"    --affinity connection|client\n"
+"                        connection (default): each connection is split on its own;\n"
+"                        client: one client stays on one track and one backend, and\n"
+"                        raising the weight never moves it back to stable.\n\n"
+"EXIT STATUS\n    0 done, 1 runtime failure, 2 bad input, duplicate name or VIP, unknown service.\n\n"
+"EXAMPLE\n    canary-bpf service add checkout --vip 10.96.0.10 --port 80 --proto tcp\n" },
+	{ "backend",
+"NAME\n    canary-bpf backend - add or remove a backend of a track\n\n"
+"SYNOPSIS\n"
+"    canary-bpf backend add NAME stable|canary IP[:PORT]\n"
+"    canary-bpf backend del NAME stable|canary IP[:PORT]\n\n"
+"DESCRIPTION\n"
+"    PORT defaults to the service port; write IPv6 with a port as [ADDR]:PORT. The\n"
+"    track's Maglev table is rebuilt and swapped in one update: established\n"
+"    connections keep their backend, and removing a backend moves only its own\n"
+"    connections. A backend belongs to one track.\n\n"
+"EXIT STATUS\n    0 done, 1 runtime failure, 2 bad input, unknown service, duplicate or absent backend.\n\n"
+"EXAMPLE\n    canary-bpf backend add checkout canary 10.0.2.1:8080\n" },
+	{ "weight",
+"NAME\n    canary-bpf weight - the canary's share of new connections\n\n"
+"SYNOPSIS\n    canary-bpf weight set NAME PERCENT\n    canary-bpf weight get NAME\n\n"
+"DESCRIPTION\n"
+"    PERCENT is 0..100 with at most two decimals (steps of 0.01 %). Only new\n"
+"    connections follow the weight; established ones stay where they are.\n\n"
+"EXIT STATUS\n    0 done, 1 runtime failure, 2 bad percent or unknown service.\n\n"
+"EXAMPLE\n    canary-bpf weight set checkout 5\n    canary-bpf -j weight get checkout\n" },
+	{ "override",
+"NAME\n    canary-bpf override - pin a client network to a track\n\n"
+"SYNOPSIS\n"
+"    canary-bpf override add NAME CIDR stable|canary\n"
+"    canary-bpf override del NAME CIDR\n\n"
+"DESCRIPTION\n"
+"    New connections from CIDR go to the given track whatever the weight (beta users,\n"
+"    an office network). The longest matching prefix wins. CIDR must have no host bits.\n\n"
+"EXIT STATUS\n    0 done, 1 runtime failure, 2 bad CIDR or track, unknown service or override.\n\n"
+"EXAMPLE\n    canary-bpf override add checkout 10.1.0.0/16 canary\n" },
+	{ "stats",
+"NAME\n    canary-bpf stats - counters per service and track\n\n"
+"SYNOPSIS\n    canary-bpf [-j] stats [NAME]\n\n"
+"DESCRIPTION\n"
+"    Connections (new flows), packets and bytes (both directions), TCP resets sent by\n"
+"    backends and by clients, and drops, per track, with rates per second measured over\n"
+"    half a second. With -j: a JSON array of services, each with name, vip, port, proto,\n"
+"    affinity, weight_percent and tracks.stable/canary counters and backends.\n\n"
+"EXIT STATUS\n    0 done, 1 runtime failure, 2 unknown service.\n" },
+	{ "top",
+"NAME\n    canary-bpf top - live per-track view\n\n"
+"SYNOPSIS\n    canary-bpf top [NAME] [--count N]\n\n"
+"DESCRIPTION\n"
+"    Refreshes every second: the weight bar and, per track, totals with rates. On a\n"
+"    terminal it redraws the screen and quits on q or Ctrl-C; otherwise it prints plain\n"
+"    blocks, one per second, until interrupted or N refreshes.\n\n"
+"EXIT STATUS\n    0 done, 1 runtime failure, 2 unknown service.\n" },
+};
+
+int cli_help(FILE *f, const char *verb)
+{
+	if (!verb) {
+		fputs(overview, f);
+		return 0;
+	}
+	for (size_t i = 0; i < sizeof(pages) / sizeof(pages[0]); i++)
+		if (!strcmp(pages[i].verb, verb)) {
+			fputs(pages[i].page, f);
+			return 0;
+		}
+	return -1;
+}

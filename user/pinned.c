@@ -1,0 +1,247 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+#include "pinned.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <fcntl.h>
+#include <linux/magic.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <unistd.h>
+
+#include "canary.skel.h"
+
+static const struct {
+	const char *name;
+	size_t off;
+} map_fds[] = {
+	{ "cb_meta", offsetof(struct cb_maps, meta) },
+	{ "cb_names", offsetof(struct cb_maps, names) },
+	{ "cb_services", offsetof(struct cb_maps, services) },
+	{ "cb_members", offsetof(struct cb_maps, members) },
+	{ "cb_backends", offsetof(struct cb_maps, backends) },
+	{ "cb_maglev", offsetof(struct cb_maps, maglev) },
+	{ "cb_ct", offsetof(struct cb_maps, ct) },
+	{ "cb_rev", offsetof(struct cb_maps, rev) },
+	{ "cb_ovr4", offsetof(struct cb_maps, ovr4) },
+	{ "cb_ovr6", offsetof(struct cb_maps, ovr6) },
+	{ "cb_stats", offsetof(struct cb_maps, stats) },
+	{ "cb_global", offsetof(struct cb_maps, global) },
+	{ "cb_tx_ports", offsetof(struct cb_maps, tx_ports) },
+};
+
+static const char *const prog_names[CB_PROGS] = {
+	[CB_PROG_XDP] = "cb_xdp_ingress",
+	[CB_PROG_TC_IN] = "cb_tc_ingress",
+	[CB_PROG_TC_OUT] = "cb_tc_egress",
+};
+
+#define NMAPS (sizeof(map_fds) / sizeof(map_fds[0]))
+
+static int *map_fd(struct cb_maps *m, size_t i)
+{
+	return (int *)((char *)m + map_fds[i].off);
+}
+
+static int fail(struct cb_err *err, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int fail(struct cb_err *err, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+	va_end(ap);
+	return code;
+}
+
+void cb_state_path(const struct cb_state *st, const char *rel, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s/%s", st->pin, rel);
+}
+
+int cb_state_pin(const struct cb_state *st, int fd, const char *rel, struct cb_err *err)
+{
+	char path[PATH_MAX];
+
+	cb_state_path(st, rel, path, sizeof(path));
+	if (bpf_obj_pin(fd, path) || chmod(path, 0600))
+		return fail(err, -errno, "pin %s: %s", path, strerror(errno));
+	return 0;
+}
+
+/* The pin path must live on a bpf filesystem: its parent is checked before creating it. */
+static int check_bpffs(const char *pin, struct cb_err *err)
+{
+	char parent[PATH_MAX];
+	struct statfs fs;
+	char *slash;
+
+	snprintf(parent, sizeof(parent), "%s", pin);
+	if (statfs(parent, &fs) != 0) {
+		slash = strrchr(parent, '/');
+		if (slash && slash != parent)
+			*slash = 0;
+		else if (slash)
+			slash[1] = 0;
+		if (statfs(parent, &fs) != 0)
+			return fail(err, -errno, "%s: %s", parent, strerror(errno));
+	}
+	if (fs.f_type != BPF_FS_MAGIC)
+		return fail(err, -ENOTSUP, "%s is not on a bpf filesystem (mount -t bpf bpf /sys/fs/bpf)",
+			    parent);
+	return 0;
+}
+
+static int mkdir_private(const char *path, struct cb_err *err)
+{
+	if (mkdir(path, 0700) && errno != EEXIST)
+		return fail(err, -errno, "create %s: %s", path, strerror(errno));
+	return 0;
+}
+
+static int lock_dir(struct cb_state *st, struct cb_err *err)
+{
+	st->lock_fd = open(st->pin, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (st->lock_fd < 0)
+		return fail(err, -errno, "%s: %s", st->pin, strerror(errno));
+	if (flock(st->lock_fd, LOCK_EX))
+		return fail(err, -errno, "lock %s: %s", st->pin, strerror(errno));
+	return 0;
+}
+
+/* First use: load the object once, pin every map and program. */
+static int create(struct cb_state *st, struct cb_err *err)
+{
+	struct canary *skel;
+	char rel[64];
+	int e = 0;
+
+	skel = canary__open_and_load();
+	if (!skel)
+		return fail(err, -errno, "load BPF programs: %s", strerror(errno));
+	for (size_t i = 0; i < NMAPS && !e; i++) {
+		struct bpf_map *m = bpf_object__find_map_by_name(skel->obj, map_fds[i].name);
+
+		snprintf(rel, sizeof(rel), "maps/%s", map_fds[i].name);
+		e = m ? cb_state_pin(st, bpf_map__fd(m), rel, err)
+		      : fail(err, -ENOENT, "map %s missing from the object", map_fds[i].name);
+	}
+	for (int p = 0; p < CB_PROGS && !e; p++) {
+		struct bpf_program *prog = bpf_object__find_program_by_name(skel->obj, prog_names[p]);
+
+		snprintf(rel, sizeof(rel), "progs/%s", prog_names[p]);
+		e = prog ? cb_state_pin(st, bpf_program__fd(prog), rel, err)
+			 : fail(err, -ENOENT, "program %s missing", prog_names[p]);
+	}
+	canary__destroy(skel);
+	return e;
+}
+
+static int open_maps(struct cb_state *st, struct cb_err *err)
+{
+	char path[PATH_MAX], rel[64];
+
+	for (size_t i = 0; i < NMAPS; i++) {
+		snprintf(rel, sizeof(rel), "maps/%s", map_fds[i].name);
+		cb_state_path(st, rel, path, sizeof(path));
+		*map_fd(&st->maps, i) = bpf_obj_get(path);
+		if (*map_fd(&st->maps, i) < 0) {
+			int e = -errno;
+
+			if (e == -ENOENT)
+				return fail(err, e, "%s is missing: the pinned state is incomplete", path);
+			if (e == -EACCES || e == -EPERM)
+				return fail(err, e, "%s: permission denied (needs root, or CAP_BPF "
+					    "and CAP_NET_ADMIN)", path);
+			return fail(err, e, "%s: %s", path, strerror(-e));
+		}
+	}
+	return 0;
+}
+
+int cb_state_open(const char *pin, int flags, struct cb_state *st, struct cb_err *err)
+{
+	char path[PATH_MAX];
+	uint32_t found = 0;
+	struct stat sb;
+	int e;
+
+	memset(st, 0, sizeof(*st));
+	st->lock_fd = -1;
+	for (size_t i = 0; i < NMAPS; i++)
+		*map_fd(&st->maps, i) = -1;
+	if (strlen(pin) >= sizeof(st->pin))
+		return fail(err, -ENAMETOOLONG, "pin path is too long");
+	snprintf(st->pin, sizeof(st->pin), "%s", pin);
+	e = check_bpffs(pin, err);
+	if (e)
+		return e;
+	cb_state_path(st, "maps/cb_meta", path, sizeof(path));
+	if (stat(path, &sb) != 0) {
+		if (errno != ENOENT)
+			return fail(err, -errno, "%s: %s", path, strerror(errno));
+		if (!(flags & CB_STATE_CREATE))
+			return fail(err, -ENOENT, "no state under %s (nothing configured yet)", pin);
+		if ((e = mkdir_private(pin, err)))
+			return e;
+		if ((e = lock_dir(st, err)))
+			return e;
+		/* Somebody may have created it while we waited for the lock. */
+		if (stat(path, &sb) != 0) {
+			static const char *const subdirs[] = { "maps", "progs", "links" };
+
+			for (size_t i = 0; i < 3; i++) {
+				cb_state_path(st, subdirs[i], path, sizeof(path));
+				if ((e = mkdir_private(path, err)))
+					return e;
+			}
+			if ((e = create(st, err)))
+				return e;
+		}
+	} else if ((flags & CB_STATE_LOCK) && (e = lock_dir(st, err))) {
+		return e;
+	}
+	if ((e = open_maps(st, err)))
+		return e;
+	e = cb_meta_check(&st->maps, &found);
+	if (e == -EPROTO && found == 0)
+		e = cb_meta_init(&st->maps);
+	if (e == -EPROTO)
+		return fail(err, e, "pinned state under %s has layout version %u; this canary-bpf "
+			    "reads version %d (detach, remove %s, configure again)", pin, found,
+			    CB_LAYOUT_VERSION, pin);
+	if (e)
+		return fail(err, e, "read layout version: %s", strerror(-e));
+	return 0;
+}
+
+void cb_state_close(struct cb_state *st)
+{
+	for (size_t i = 0; i < NMAPS; i++)
+		if (*map_fd(&st->maps, i) >= 0)
+			close(*map_fd(&st->maps, i));
+	if (st->lock_fd >= 0)
+		close(st->lock_fd);
+	st->lock_fd = -1;
+}
+
+int cb_state_prog(const struct cb_state *st, enum cb_prog p, struct cb_err *err)
+{
+	char path[PATH_MAX], rel[64];
+	int fd;
+
+	snprintf(rel, sizeof(rel), "progs/%s", prog_names[p]);
+	cb_state_path(st, rel, path, sizeof(path));
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return fail(err, -errno, "%s: %s", path, strerror(errno));
+	return fd;
+}
