@@ -70,8 +70,14 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIB)
 $(BUILD):
 	@mkdir -p $@
 
-test: $(BIN) $(DP_TEST) $(UNIT_TESTS)
-	@scripts/run-tests.sh $(UNIT_TESTS) $(DP_TEST)
+E2E_CLIENT  := $(BUILD)/tests/cbclient
+
+$(E2E_CLIENT): tests/e2e/cbclient.c | $(BUILD)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $< -o $@
+
+test: $(BIN) $(DP_TEST) $(UNIT_TESTS) $(E2E_CLIENT)
+	@scripts/run-tests.sh $(UNIT_TESTS) $(DP_TEST) tests/e2e/run.sh
 
 check: deps
 	@$(MAKE) --no-print-directory test

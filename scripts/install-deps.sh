@@ -8,7 +8,7 @@ PKGS=(
 	libbpf-dev libelf-dev zlib1g-dev linux-libc-dev
 	libnl-3-dev libnl-route-3-dev libnl-genl-3-dev libjson-c-dev
 	libcmocka-dev
-	iproute2
+	iproute2 util-linux ethtool nginx-light python3
 )
 
 missing=()
@@ -25,3 +25,8 @@ echo "install-deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}"
+# The tests start their own nginx inside network namespaces; the package's
+# system-wide service is not wanted on this host.
+if printf '%s\n' "${missing[@]}" | grep -qx nginx-light && command -v systemctl >/dev/null; then
+	systemctl disable --now nginx >/dev/null 2>&1 || true
+fi

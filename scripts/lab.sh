@@ -83,7 +83,12 @@ link() {
 	run ip -n "$peer" -6 route add default via "$p6::1" &&
 	# XDP_REDIRECT into a veth is only received when the peer end runs NAPI,
 	# which a veth without an XDP program of its own does only with GRO on.
-	run ip netns exec "$peer" ethtool -K eth0 gro on >/dev/null
+	# With TX checksum offload a veth hands over CHECKSUM_PARTIAL packets whose
+	# TCP checksum field holds only the pseudo-header sum; native XDP cannot
+	# see that, so its incremental NAT update turns them into bad checksums
+	# (the backends count TcpInCsumErrors). Checksums computed by the sender
+	# make the links behave like wires, which is what XDP is built for.
+	run ip netns exec "$peer" ethtool -K eth0 gro on tx off >/dev/null
 }
 
 nginx_conf() {
@@ -184,15 +189,24 @@ up() {
 	echo "lab $n is up (node $n-node, VIPs $VIP4 [$VIP6] port $VIP_PORT)"
 }
 
+# A zombie has finished; its reaper (nginx daemonizes to PID 1) may take
+# a while to collect it.
+running() {
+	local stat
+	stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+	stat=${stat##*) }
+	[ "${stat%% *}" != Z ]
+}
+
 # Stop a process only if it is the one we think: it must live in the lab's
 # namespace NS. TERM first, KILL after 5 s.
 stop_pid() {
-	local pid=$1 ns=$2 i
+	local pid=$1 ns=$2
 	[[ $pid =~ ^[0-9]+$ ]] || return 0
 	[ "$(ip netns identify "$pid" 2>/dev/null)" = "$ns" ] || return 0
 	kill "$pid" 2>/dev/null || return 0
-	for i in $(seq 1 50); do
-		kill -0 "$pid" 2>/dev/null || return 0
+	for _ in $(seq 1 50); do
+		running "$pid" || return 0
 		sleep 0.1
 	done
 	kill -KILL "$pid" 2>/dev/null

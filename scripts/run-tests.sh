@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Run every test binary given, keep going after a failure, and close with one
-# line that sums the cmocka suites: "tests: N passed, N failed".
+# Run every test suite given, keep going after a failure, and close with one
+# line that sums them: "tests: N passed, N failed". A suite reports either as
+# cmocka does ("[  PASSED  ] N test(s).") or with its own "WORD: N passed, N failed".
 # The tests load BPF programs, so they need root and a bpffs.
 set -u
 
@@ -25,6 +26,10 @@ for t in "$@"; do
 	rc=${PIPESTATUS[0]}
 	p=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' "$log" | tail -n 1)
 	f=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' "$log" | tail -n 1)
+	if [ -z "$p$f" ]; then
+		p=$(sed -n 's/^[a-z0-9]*: \([0-9]*\) passed, [0-9]* failed$/\1/p' "$log" | tail -n 1)
+		f=$(sed -n 's/^[a-z0-9]*: [0-9]* passed, \([0-9]*\) failed$/\1/p' "$log" | tail -n 1)
+	fi
 	passed=$((passed + ${p:-0}))
 	failed=$((failed + ${f:-0}))
 	# A suite that died before its summary, or failed without one, counts as a failure.

@@ -186,6 +186,9 @@ int cb_state_open(const char *pin, int flags, struct cb_state *st, struct cb_err
 		return e;
 	cb_state_path(st, "maps/cb_meta", path, sizeof(path));
 	if (stat(path, &sb) != 0) {
+		if (errno == EACCES || errno == EPERM)
+			return fail(err, -errno, "%s: permission denied (needs root, or CAP_BPF and "
+				    "CAP_NET_ADMIN)", pin);
 		if (errno != ENOENT)
 			return fail(err, -errno, "%s: %s", path, strerror(errno));
 		if (!(flags & CB_STATE_CREATE))

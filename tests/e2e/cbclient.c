@@ -5,8 +5,10 @@
  * JSON line, which backend answered: every backend answers its own name as
  * the first line of the body.
  *
- *   cbclient count     --addr IP --port N -n COUNT [--timeout-ms T]
+ *   cbclient count     --addr IP --port N -n COUNT [--timeout-ms T] [--budget-ms B]
  *       COUNT sequential new connections, one request each (Connection: close).
+ *       With a budget, connections not done within B ms in all are errors, so
+ *       a broken path costs B, not COUNT timeouts.
  *       {"total":N,"ok":N,"errors":N,"backends":{"s1":n,...},"statuses":{"200":n}}
  *
  *   cbclient keepalive --addr IP --port N -c CONNS --duration-ms D
@@ -50,7 +52,7 @@ static const char REQ_KEEP[] = "GET / HTTP/1.1\r\nHost: cb\r\nConnection: keep-a
 
 struct opts {
 	const char *addr;
-	long port, n, conns, duration_ms, interval_ms, timeout_ms;
+	long port, n, conns, duration_ms, interval_ms, timeout_ms, budget_ms;
 };
 
 /* Counts by a short string key, in first-seen order; printed sorted. */
@@ -289,12 +291,17 @@ static int read_resp(int fd, bool until_eof, long long deadline, struct resp *r)
 static int cmd_count(const struct opts *o, const struct sockaddr_storage *ss, socklen_t sl)
 {
 	struct tally backends = { 0 }, statuses = { 0 };
+	long long budget_end = o->budget_ms ? now_ms() + o->budget_ms : 0;
 	long ok = 0, errors = 0;
 
 	for (long i = 0; i < o->n; i++) {
 		long long deadline = now_ms() + o->timeout_ms;
 		struct resp r;
-		int fd = conn_open(ss, sl, deadline);
+		int fd;
+
+		if (budget_end && deadline > budget_end)
+			deadline = budget_end;
+		fd = deadline > now_ms() ? conn_open(ss, sl, deadline) : -1;
 
 		if (fd < 0 || send_all(fd, REQ_CLOSE, sizeof(REQ_CLOSE) - 1, deadline) ||
 		    read_resp(fd, true, deadline, &r)) {
@@ -386,7 +393,7 @@ static int cmd_keepalive(const struct opts *o, const struct sockaddr_storage *ss
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: cbclient count --addr IP --port N -n COUNT [--timeout-ms T]\n"
+	fprintf(f, "usage: cbclient count --addr IP --port N -n COUNT [--timeout-ms T] [--budget-ms B]\n"
 		   "       cbclient keepalive --addr IP --port N -c CONNS --duration-ms D\n"
 		   "                          [--interval-ms I] [--timeout-ms T]\n");
 }
@@ -432,6 +439,8 @@ int main(int argc, char **argv)
 			good = num_arg(v, 0, 3600000, &o.duration_ms);
 		else if (good && !count && !strcmp(k, "--interval-ms"))
 			good = num_arg(v, 0, 60000, &o.interval_ms);
+		else if (good && count && !strcmp(k, "--budget-ms"))
+			good = num_arg(v, 1, 86400000, &o.budget_ms);
 		else if (good && !strcmp(k, "--timeout-ms"))
 			good = num_arg(v, 1, 600000, &o.timeout_ms);
 		else

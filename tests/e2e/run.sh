@@ -20,7 +20,6 @@ CB=$PWD/build/canary-bpf
 CLIENT=$PWD/build/tests/cbclient
 LAB=cbt$$
 PIN=/sys/fs/bpf/cbt-$$
-WORK=$(mktemp -d /tmp/cbt$$-e2e.XXXXXX) || exit 1
 SERVICES=(web web6)  # every name a test may create; teardown deletes leftovers
 
 # ---------------------------------------------------------------- plumbing
@@ -60,7 +59,7 @@ client() {
 }
 
 # jget JSON EXPR: evaluate a Python expression over the parsed JSON `d`.
-# Tuples print space-separated; dicts and lists as sorted JSON.
+# A tuple prints space-separated; dicts and lists print as sorted JSON.
 jget() {
 	python3 - "$1" "$2" <<'EOF'
 import json, sys
@@ -70,12 +69,9 @@ try:
 except Exception as e:
     print(f"<{type(e).__name__}: {e} in {sys.argv[1][:200]!r}>")
     sys.exit(0)
-if isinstance(v, tuple):
-    print(*v)
-elif isinstance(v, (dict, list)):
-    print(json.dumps(v, sort_keys=True))
-else:
-    print(v)
+def text(v):
+    return json.dumps(v, sort_keys=True) if isinstance(v, (dict, list)) else str(v)
+print(*map(text, v if isinstance(v, tuple) else (v,)))
 EOF
 }
 
@@ -104,14 +100,13 @@ print(lo, hi)
 EOF
 }
 
-NODE_IFS=(ncl ncl2 nb1 nb2 nb3 nb4 nb5)
-
-# attach_all MODE: every node interface, recorded for the teardown.
+# attach_all MODE: every node interface, recorded (first: a failed attach may
+# have half-happened) for the teardown.
 attach_all() {
 	local i
 	for i in "${NODE_IFS[@]}"; do
-		must attach "$i" --mode "$1"
 		echo "$i" >>"$WORK/attached"
+		must attach "$i" --mode "$1"
 	done
 }
 
@@ -131,14 +126,40 @@ svc_web() {
 	must backend add web canary "$LAB_CANARY4"
 }
 
-# Start a background cbclient in a client namespace, output to FILE; echoes nothing,
-# sets BG_PID. The test's EXIT trap ends it if the test fails first.
+# conns NS ADDR PORT N [TIMEOUT_MS]: N new connections from NS, one request
+# each; CL_OUT is cbclient's JSON. The budget keeps a broken path from costing
+# N timeouts: connections it leaves undone count as errors.
+conns() {
+	client "$1" count --addr "$2" --port "$3" -n "$4" --timeout-ms "${5:-1000}" \
+		--budget-ms $((10000 + $4 * 20))
+}
+
+# on_exit CMD: run CMD when the test's subshell ends, passed or failed.
+ON_EXIT=""
+on_exit() {
+	ON_EXIT="$1; $ON_EXIT"
+	# shellcheck disable=SC2064 # expand now: the list as it stands
+	trap "$ON_EXIT" EXIT
+}
+
+# bg_client NS FILE ARGS: cbclient in the background, JSON into FILE; sets
+# BG_PID. Ended at the test's exit if the test fails before it waits.
 bg_client() {
 	local ns=$1 file=$2
 	shift 2
 	timeout 300 ip netns exec "$ns" "$CLIENT" "$@" >"$file" &
 	BG_PID=$!
-	trap 'kill "$BG_PID" 2>/dev/null' EXIT
+	on_exit "kill $BG_PID 2>/dev/null"
+}
+
+# sender_csum on|off: TX checksum offload of every client and backend eth0.
+# The lab keeps it off (wire-like, see lab.sh); pod veths have it on.
+sender_csum() {
+	local ns
+	for ns in "$LAB_NS_CL" "$LAB_NS_CL2" "$LAB_NS_S1" "$LAB_NS_S2" "$LAB_NS_S3" \
+		"$LAB_NS_S4" "$LAB_NS_C1"; do
+		ip netns exec "$ns" ethtool -K eth0 tx "$1" >/dev/null || return 1
+	done
 }
 
 # -------------------------------------------------------------------- tests
@@ -150,14 +171,17 @@ test_reverse_nat_and_detach() {
 	must weight set web 50
 	# The client's socket is connected to VIP:80 and accepts segments only from
 	# there: every completed exchange proves the reply was reverse-NATed.
-	client "$LAB_NS_CL" count --addr "$LAB_VIP4" --port "$LAB_VIP_PORT" -n 200
+	conns "$LAB_NS_CL" "$LAB_VIP4" "$LAB_VIP_PORT" 200
 	read -r ok err < <(jget "$CL_OUT" '(d["ok"], d["errors"])')
 	[ "$ok" = 200 ] && [ "$err" = 0 ] || fail "through the VIP: $CL_OUT"
 
 	detach_all
-	client "$LAB_NS_CL" count --addr "$LAB_VIP4" --port "$LAB_VIP_PORT" -n 20 --timeout-ms 500
-	[ "$(jget "$CL_OUT" 'd["errors"]')" = 20 ] || fail "VIP still answers after detach: $CL_OUT"
-	client "$LAB_NS_CL" count --addr 10.20.1.2 --port "$LAB_BACKEND_PORT" -n 20
+	# Nothing answers the VIP now (the node has no route for it, and an ICMP
+	# unreachable is only a soft error for a SYN): every attempt runs into its
+	# timeout, so keep both the count and the timeout small.
+	conns "$LAB_NS_CL" "$LAB_VIP4" "$LAB_VIP_PORT" 10 300
+	[ "$(jget "$CL_OUT" 'd["errors"]')" = 10 ] || fail "VIP still answers after detach: $CL_OUT"
+	conns "$LAB_NS_CL" 10.20.1.2 "$LAB_BACKEND_PORT" 20
 	[ "$(jget "$CL_OUT" 'd["backends"]')" = '{"s1": 20}' ] ||
 		fail "plain routing to s1 broken after detach: $CL_OUT"
 	must service del web
@@ -169,7 +193,7 @@ test_split_accuracy() {
 	svc_web
 	for w in 5 20 50; do
 		must weight set web "$w"
-		client "$LAB_NS_CL" count --addr "$LAB_VIP4" --port "$LAB_VIP_PORT" -n "$n" --timeout-ms 1000
+		conns "$LAB_NS_CL" "$LAB_VIP4" "$LAB_VIP_PORT" "$n"
 		read -r lo hi < <(binom_interval "$n" "0.$(printf %02d "$w")")
 		read -r canary err stable_min < <(jget "$CL_OUT" \
 			'(d["backends"].get("c1", 0), d["errors"], min(d["backends"].get(f"s{i}", 0) for i in range(1, 5)))')
@@ -202,6 +226,9 @@ test_keepalive_weight_flips() {
 	echo "    $CL_OUT"
 	[ "$(jget "$CL_OUT" '(d["errors"], d["changed"], sum(d["backends"].values()))')" = "0 0 40" ] ||
 		fail "established connections disturbed by weight flips: $CL_OUT"
+	must -j weight get web
+	[ "$(jget "$CB_OUT" '(d["name"], d["weight_percent"] == 100)')" = "web True" ] ||
+		fail "weight get after the last flip to 100: $CB_OUT"
 	must service del web
 }
 
@@ -212,7 +239,7 @@ test_ipv6_service() {
 	for b in $LAB_STABLE6; do must backend add web6 stable "$b"; done
 	must backend add web6 canary "$LAB_CANARY6"
 	must weight set web6 50
-	client "$LAB_NS_CL" count --addr "$LAB_VIP6" --port "$LAB_VIP_PORT" -n 200
+	conns "$LAB_NS_CL" "$LAB_VIP6" "$LAB_VIP_PORT" 200
 	ok=$(jget "$CL_OUT" 'd["ok"]')
 	read -r stable canary < <(tracks_of "$CL_OUT")
 	[ "$ok" = 200 ] || fail "IPv6 VIP: $CL_OUT"
@@ -226,8 +253,18 @@ test_modes_tc_and_generic() {
 	must weight set web 50
 	for mode in tc xdp-generic; do
 		attach_all "$mode"
-		client "$LAB_NS_CL" count --addr "$LAB_VIP4" --port "$LAB_VIP_PORT" -n 200
+		conns "$LAB_NS_CL" "$LAB_VIP4" "$LAB_VIP_PORT" 200
 		[ "$(jget "$CL_OUT" 'd["ok"]')" = 200 ] || fail "mode $mode: $CL_OUT"
+		if [ "$mode" = tc ]; then
+			# tc is the mode for pod veths, whose senders leave the checksum
+			# to offload (CHECKSUM_PARTIAL): NAT must keep that right too.
+			on_exit "sender_csum off"
+			sender_csum on || fail "cannot turn TX checksum offload on"
+			conns "$LAB_NS_CL" "$LAB_VIP4" "$LAB_VIP_PORT" 200
+			[ "$(jget "$CL_OUT" 'd["ok"]')" = 200 ] ||
+				fail "mode tc, senders with checksum offload: $CL_OUT"
+			sender_csum off || fail "cannot turn TX checksum offload off"
+		fi
 		detach_all
 	done
 	must service del web
@@ -238,12 +275,12 @@ test_client_affinity() {
 	attach_all xdp
 	svc_web --affinity client
 	must weight set web 0
-	client "$LAB_NS_CL" count --addr "$LAB_VIP4" --port "$LAB_VIP_PORT" -n 50
+	conns "$LAB_NS_CL" "$LAB_VIP4" "$LAB_VIP_PORT" 50
 	first=$(jget "$CL_OUT" 'list(d["backends"])[0] if d["ok"] == 50 and len(d["backends"]) == 1 else d')
 	[[ $first == s[1-4] ]] || fail "weight 0: client 1 not on one stable backend: $CL_OUT"
 	for w in $(seq 10 10 100); do
 		must weight set web "$w"
-		client "$LAB_NS_CL" count --addr "$LAB_VIP4" --port "$LAB_VIP_PORT" -n 20
+		conns "$LAB_NS_CL" "$LAB_VIP4" "$LAB_VIP_PORT" 20
 		got=$(jget "$CL_OUT" 'list(d["backends"])[0] if d["ok"] == 20 and len(d["backends"]) == 1 else d')
 		echo "    weight $w %: $got"
 		case $got in
@@ -261,12 +298,12 @@ test_override_cidr() {
 	svc_web
 	must weight set web 0
 	must override add web "$LAB_CL2_NET4" canary
-	client "$LAB_NS_CL2" count --addr "$LAB_VIP4" --port "$LAB_VIP_PORT" -n 50
+	conns "$LAB_NS_CL2" "$LAB_VIP4" "$LAB_VIP_PORT" 50
 	[ "$(jget "$CL_OUT" 'd["backends"]')" = '{"c1": 50}' ] || fail "client 2 with override: $CL_OUT"
-	client "$LAB_NS_CL" count --addr "$LAB_VIP4" --port "$LAB_VIP_PORT" -n 50
+	conns "$LAB_NS_CL" "$LAB_VIP4" "$LAB_VIP_PORT" 50
 	[ "$(tracks_of "$CL_OUT")" = "50 0" ] || fail "client 1 without override: $CL_OUT"
 	must override del web "$LAB_CL2_NET4"
-	client "$LAB_NS_CL2" count --addr "$LAB_VIP4" --port "$LAB_VIP_PORT" -n 50
+	conns "$LAB_NS_CL2" "$LAB_VIP4" "$LAB_VIP_PORT" 50
 	[ "$(tracks_of "$CL_OUT")" = "50 0" ] || fail "client 2 after override del: $CL_OUT"
 	must service del web
 }
@@ -290,7 +327,7 @@ test_backend_removal() {
 	# those fail; every other connection must not notice.
 	[ "$(jget "$CL_OUT" '(d["errors"], d["changed"], d["failed"])')" = "$on_s4 0 {\"s4\": $on_s4}" ] ||
 		fail "only the $on_s4 connections on s4 may fail: $CL_OUT"
-	client "$LAB_NS_CL" count --addr "$LAB_VIP4" --port "$LAB_VIP_PORT" -n 200
+	conns "$LAB_NS_CL" "$LAB_VIP4" "$LAB_VIP_PORT" 200
 	[ "$(jget "$CL_OUT" '(d["ok"], d["backends"].get("s4", 0))')" = "200 0" ] ||
 		fail "new connections after removing s4: $CL_OUT"
 	must service del web
@@ -301,7 +338,7 @@ test_counters_match_client() {
 	attach_all xdp
 	svc_web
 	must weight set web 30
-	client "$LAB_NS_CL" count --addr "$LAB_VIP4" --port "$LAB_VIP_PORT" -n 300
+	conns "$LAB_NS_CL" "$LAB_VIP4" "$LAB_VIP_PORT" 300
 	[ "$(jget "$CL_OUT" 'd["ok"]')" = 300 ] || fail "300 connections: $CL_OUT"
 	read -r stable canary < <(tracks_of "$CL_OUT")
 	must -j stats web
@@ -397,9 +434,12 @@ mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf ||
 	{ echo "e2e: cannot mount bpffs on /sys/fs/bpf" >&2; exit 1; }
 
 eval "$(scripts/lab.sh env "$LAB")"
+read -ra NODE_IFS <<<"$LAB_NODE_IFS"
+WORK=$(mktemp -d "/tmp/cbt$$-e2e.XXXXXX") || exit 1
 : >"$WORK/attached"
+TEST_PID=""
 trap cleanup EXIT
-trap 'exit 130' INT TERM
+trap '[ -z "$TEST_PID" ] || kill "$TEST_PID" 2>/dev/null; exit 130' INT TERM
 scripts/lab.sh up "$LAB" || exit 1
 
 passed=0
@@ -407,8 +447,13 @@ failed=0
 for t in "${TESTS[@]}"; do
 	echo "[ RUN      ] $t"
 	rm -f "$WORK/why"
-	( "$t" )
+	# In the background so that a signal interrupts `wait` at once; whatever
+	# the killed test leaves running in the lab goes with the lab.
+	( "$t" ) &
+	TEST_PID=$!
+	wait "$TEST_PID"
 	rc=$?
+	TEST_PID=""
 	teardown
 	if [ "$rc" -eq 0 ]; then
 		echo "[       OK ] $t"
