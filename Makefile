@@ -12,9 +12,10 @@ VERSION   := 0.1.0
 ARCH_INC  := /usr/include/$(shell uname -m)-linux-gnu
 BPF_CFLAGS := -O2 -g -target bpf -D__BPF__ -Wall -Werror -Iinclude -Ibpf -I$(ARCH_INC)
 
+# CFLAGS/LDFLAGS are the user's (e.g. sanitizers); what the build needs is added here.
 CFLAGS    ?= -O2 -g
-CFLAGS    += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Iinclude -Iuser -I$(BUILD) \
-             -DCB_VERSION='"$(VERSION)"'
+ALL_CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Iinclude -Iuser -I$(BUILD) \
+             -DCB_VERSION='"$(VERSION)"' $(CFLAGS)
 LDLIBS    := -lbpf -lelf -lz
 CLI_LIBS  := $(shell pkg-config --libs libnl-route-3.0 libnl-genl-3.0 json-c 2>/dev/null)
 CLI_CFLAGS := $(shell pkg-config --cflags libnl-route-3.0 libnl-genl-3.0 json-c 2>/dev/null)
@@ -51,21 +52,21 @@ $(SKEL): $(BPF_OBJ)
 
 $(BUILD)/user/%.o: user/%.c $(wildcard user/*.h) include/canary_bpf.h | $(BUILD)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -c $< -o $@
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
 $(LIB): $(LIB_OBJ)
 	$(AR) rcs $@ $^
 
 $(BIN): $(CLI_SRC) $(wildcard user/*.h) $(SKEL) $(LIB)
-	$(CC) $(CFLAGS) $(CLI_CFLAGS) $(CLI_SRC) $(LIB) $(CLI_LIBS) $(LDLIBS) -o $@
+	$(CC) $(ALL_CFLAGS) $(CLI_CFLAGS) $(CLI_SRC) $(LIB) $(CLI_LIBS) $(LDLIBS) $(LDFLAGS) -o $@
 
 $(DP_TEST): $(DP_TEST_SRC) $(wildcard tests/datapath/*.h) $(SKEL) $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Itests/datapath $(DP_TEST_SRC) $(LIB) $(LDLIBS) -lcmocka -lm -lpthread -o $@
+	$(CC) $(ALL_CFLAGS) -Itests/datapath $(DP_TEST_SRC) $(LIB) $(LDLIBS) -lcmocka -lm -lpthread $(LDFLAGS) -o $@
 
 $(BUILD)/tests/%: tests/unit/%.c $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $< $(LIB) $(LDLIBS) -lcmocka -lm -lpthread -o $@
+	$(CC) $(ALL_CFLAGS) $< $(LIB) $(LDLIBS) -lcmocka -lm -lpthread $(LDFLAGS) -o $@
 
 $(BUILD):
 	@mkdir -p $@
@@ -74,7 +75,7 @@ E2E_CLIENT  := $(BUILD)/tests/cbclient
 
 $(E2E_CLIENT): tests/e2e/cbclient.c | $(BUILD)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $< -o $@
+	$(CC) $(ALL_CFLAGS) $< $(LDFLAGS) -o $@
 
 test: $(BIN) $(DP_TEST) $(UNIT_TESTS) $(E2E_CLIENT)
 	@scripts/run-tests.sh $(UNIT_TESTS) $(DP_TEST) tests/e2e/run.sh

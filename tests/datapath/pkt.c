@@ -211,19 +211,27 @@ int pkt_check(const uint8_t *buf, size_t len, struct pkt_view *v)
 		memcpy(v->saddr.b, ip + 8, 16);
 		memcpy(v->daddr.b, ip + 24, 16);
 		while (nh == 0 || nh == 43 || nh == 60) {
+			if (l3 + o + 8 > len)
+				return -2;
 			nh = ip[o];
 			o += (size_t)(ip[o + 1] + 1) * 8;
 		}
+		if (l3 + o > len)
+			return -2;
 		v->proto = nh;
 		v->l4_off = l3 + o;
 		len = l3 + 40 + plen;
 	} else {
 		return -2;
 	}
+	if (v->l4_off > len)
+		return -2;
 	const uint8_t *t = buf + v->l4_off;
 	size_t l4len = len - v->l4_off;
 
 	if (v->proto != IPPROTO_TCP && v->proto != IPPROTO_UDP)
+		return -2;
+	if (l4len < (v->proto == IPPROTO_TCP ? 20u : 8u))
 		return -2;
 	v->sport = (uint16_t)(t[0] << 8 | t[1]);
 	v->dport = (uint16_t)(t[2] << 8 | t[3]);
