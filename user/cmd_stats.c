@@ -54,7 +54,7 @@ static void render(const struct svc_view *v, const struct svc_view *prev, double
 	view_bar(v->svc.weight_bp, 30, bar, sizeof(bar));
 	fprintf(f, "%s  %s  affinity %s  canary %s %%  stable %s canary\n", v->name, addr,
 		cb_affinity_name(v->svc.affinity), w, bar);
-	for (int i = 2; i <= 7; i++)
+	for (int i = 2; i <= 8; i++)
 		t.right[i] = 1;
 	table_row(&t, "", "TRACK", "BACKENDS", "CONNECTIONS", "PACKETS", "BYTES", "RESETS BE",
 		  "RESETS CL", "DROPS", NULL);
@@ -184,8 +184,13 @@ int cmd_top(const struct cli *c, int argc, char **argv)
 			break;
 		if (tty)
 			fputs("\033[H\033[2J", stdout);
-		else
-			printf("--- %.0f\n", (double)time(NULL));
+		else {
+			char ts[32];
+			time_t now = time(NULL);
+
+			strftime(ts, sizeof(ts), "%Y-%m-%d %H:%M:%S", localtime(&now));
+			printf("--- %s\n", ts);
+		}
 		if (ncur == 0)
 			puts("no services");
 		for (size_t i = 0; i < ncur; i++) {

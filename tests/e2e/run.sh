@@ -387,9 +387,105 @@ EOF
 	must service del web
 }
 
+# One load, shared maps, idempotent attach, per-interface detach, state that
+# outlives the last detach, and pins only root can open.
+test_attach_lifecycle_and_pins() {
+	local ok err mode
+	svc_web
+	echo ncl >>"$WORK/attached"
+	must attach ncl
+	must attach ncl
+	[[ $CB_OUT == *"already attached"* ]] || fail "second attach: $CB_OUT"
+	cb attach ncl --mode tc
+	[ "$CB_RC" -eq 2 ] || fail "attach in another mode -> exit $CB_RC ($CB_ERR)"
+	for i in nb1 nb2 nb3 nb4 nb5; do
+		echo "$i" >>"$WORK/attached"
+		must attach "$i"
+	done
+	conns "$LAB_NS_CL" "$LAB_VIP4" "$LAB_VIP_PORT" 100
+	read -r ok err < <(jget "$CL_OUT" '(d["ok"], d["errors"])')
+	[ "$ok" = 100 ] || fail "with six interfaces attached: $CL_OUT"
+	# Detaching a backend-side interface leaves the others forwarding (replies
+	# then go through the stack and the tc egress program of ncl).
+	must detach nb1
+	sed -i '/^nb1$/d' "$WORK/attached"
+	conns "$LAB_NS_CL" "$LAB_VIP4" "$LAB_VIP_PORT" 100
+	[ "$(jget "$CL_OUT" 'd["ok"]')" = 100 ] || fail "after detaching nb1: $CL_OUT"
+	for i in ncl nb2 nb3 nb4 nb5; do
+		must detach "$i"
+		sed -i "/^$i\$/d" "$WORK/attached"
+	done
+	cb detach ncl
+	[ "$CB_RC" -eq 2 ] || fail "detach of a detached interface -> exit $CB_RC"
+	# The last detach leaves the maps: the service and its backends are there.
+	must -j service list
+	[ "$(jget "$CB_OUT" '(len(d[0]["backends"]["stable"]), len(d[0]["backends"]["canary"]))')" = "4 1" ] ||
+		fail "state after the last detach: $CB_OUT"
+	mode=$(find "$PIN" -mindepth 2 -type f ! -perm 600 | head -n 3)
+	[ -z "$mode" ] || fail "pinned objects not 0600: $mode"
+	[ "$(stat -c %a "$PIN")" = 700 ] || fail "pin directory is $(stat -c %a "$PIN")"
+	# Re-attached, the same state forwards again.
+	echo ncl >>"$WORK/attached"
+	must attach ncl --mode tc
+	conns "$LAB_NS_CL" "$LAB_VIP4" "$LAB_VIP_PORT" 50
+	[ "$(jget "$CL_OUT" 'd["ok"]')" = 50 ] || fail "after re-attach: $CL_OUT"
+	must service del web
+}
+
+# one_line_error EXIT ARGS...: canary-bpf must exit EXIT with one stderr line.
+one_line_error() {
+	local want=$1
+	shift
+	[ "$CB_RC" -eq "$want" ] || fail "canary-bpf $* -> exit $CB_RC, not $want ($CB_ERR)"
+	[ "$(printf '%s\n' "$CB_ERR" | wc -l)" -eq 1 ] && [[ $CB_ERR == "canary-bpf: "* ]] ||
+		fail "canary-bpf $*: stderr is not one 'canary-bpf: ' line: $CB_ERR"
+}
+
+# The environment going wrong: no bpffs, no privileges, state of another layout.
+test_environment_errors() {
+	local out rc layout
+	svc_web
+	out=$(node "$CB" -p /tmp/cbt$$-not-bpffs stats 2>&1 >/dev/null); rc=$?
+	CB_RC=$rc CB_ERR=$out one_line_error 1 -p /tmp/... stats
+	[[ $out == *"not on a bpf filesystem"* ]] || fail "no bpffs: $out"
+	out=$(node setpriv --reuid=65534 --regid=65534 --clear-groups "$CB" -p "$PIN" stats 2>&1 >/dev/null)
+	rc=$?
+	CB_RC=$rc CB_ERR=$out one_line_error 1 stats as nobody
+	[[ $out == *"permission denied"* ]] || fail "no privileges: $out"
+	# Another layout version in the pinned state is refused, and nothing changes.
+	layout=$(sed -n 's/^#define CB_LAYOUT_VERSION //p' include/canary_bpf.h)
+	on_exit "bpftool map update pinned $PIN/maps/cb_meta key 0 0 0 0 value $layout 0 0 0 0 0 0 0"
+	bpftool map update pinned "$PIN/maps/cb_meta" key 0 0 0 0 value 99 0 0 0 0 0 0 0 ||
+		fail "cannot write cb_meta"
+	cb weight set web 50
+	one_line_error 1 weight set web 50
+	[[ $CB_ERR == *"layout version 99"* ]] || fail "layout: $CB_ERR"
+	bpftool map update pinned "$PIN/maps/cb_meta" key 0 0 0 0 value "$layout" 0 0 0 0 0 0 0
+	must -j weight get web
+	[ "$(jget "$CB_OUT" 'd["weight_percent"]')" = 0 ] || fail "weight changed: $CB_OUT"
+	must service del web
+}
+
+# top without a terminal prints plain blocks; every verb has a manual page.
+test_top_and_help() {
+	local v
+	svc_web
+	must top web --count 2
+	[ "$(grep -c '^--- ' <<<"$CB_OUT")" = 2 ] || fail "top --count 2: $CB_OUT"
+	[[ $CB_OUT != *$'\033'* ]] || fail "escape sequences without a terminal"
+	grep -q '^  stable' <<<"$CB_OUT" && grep -q '^  canary' <<<"$CB_OUT" || fail "top rows: $CB_OUT"
+	for v in attach detach service backend weight override stats top; do
+		must "$v" --help
+		grep -q '^SYNOPSIS' <<<"$CB_OUT" && grep -q '^EXIT STATUS' <<<"$CB_OUT" ||
+			fail "$v --help is not a manual page"
+	done
+	must service del web
+}
+
 ALL_TESTS=(test_reverse_nat_and_detach test_split_accuracy test_keepalive_weight_flips
 	test_ipv6_service test_modes_tc_and_generic test_client_affinity test_override_cidr
-	test_backend_removal test_counters_match_client test_bad_inputs_exit_2)
+	test_backend_removal test_counters_match_client test_bad_inputs_exit_2
+	test_attach_lifecycle_and_pins test_environment_errors test_top_and_help)
 
 # ------------------------------------------------------------------ runner
 
