@@ -24,6 +24,16 @@ static int open_service(const struct cli *c, const char *verb, const char *name,
 	return e;
 }
 
+/* An address of the other family than the service's: refuse, naming both. */
+static int family_mismatch(struct cb_state *st, const char *verb, const char *text,
+			   uint8_t family, const char *name, const struct cb_svc_key *key)
+{
+	cb_state_close(st);
+	return cli_fail(EXIT_USAGE, verb, "%s is %s, service '%s' is %s", text,
+			family == CB_AF_INET ? "IPv4" : "IPv6", name,
+			key->family == CB_AF_INET ? "IPv4" : "IPv6");
+}
+
 static int endpoint_eq(const struct cb_endpoint *a, const struct cb_endpoint *b)
 {
 	return a->family == b->family && a->port == b->port && !memcmp(&a->addr, &b->addr, sizeof(a->addr));
@@ -52,12 +62,8 @@ static int backend_change(const struct cli *c, int argc, char **argv, int add)
 		return cli_fail(EXIT_USAGE, verb, "%s", err.msg);
 	if ((e = open_service(c, verb, pos[0], CB_STATE_LOCK, &st, &key, &svc)))
 		return e;
-	if (ep.family != key.family) {
-		cb_state_close(&st);
-		return cli_fail(EXIT_USAGE, verb, "%s is %s, service '%s' is %s", pos[2],
-				ep.family == CB_AF_INET ? "IPv4" : "IPv6", pos[0],
-				key.family == CB_AF_INET ? "IPv4" : "IPv6");
-	}
+	if (ep.family != key.family)
+		return family_mismatch(&st, verb, pos[2], ep.family, pos[0], &key);
 	if (!ep.port)
 		ep.port = ntohs(key.port);
 	cb_fmt_endpoint(&ep, text, sizeof(text));
@@ -192,12 +198,8 @@ int cmd_override(const struct cli *c, int argc, char **argv)
 		return cli_fail(EXIT_USAGE, verb, "%s", err.msg);
 	if ((e = open_service(c, verb, pos[0], CB_STATE_LOCK, &st, &key, &svc)))
 		return e;
-	if (net.family != key.family) {
-		cb_state_close(&st);
-		return cli_fail(EXIT_USAGE, verb, "%s is %s, service '%s' is %s", pos[1],
-				net.family == CB_AF_INET ? "IPv4" : "IPv6", pos[0],
-				key.family == CB_AF_INET ? "IPv4" : "IPv6");
-	}
+	if (net.family != key.family)
+		return family_mismatch(&st, verb, pos[1], net.family, pos[0], &key);
 	e = add ? cb_override_add(&st.maps, &key, &net, len, track)
 		: cb_override_del(&st.maps, &key, &net, len);
 	cb_state_close(&st);

@@ -72,8 +72,8 @@ int cb_override_add(const struct cb_maps *m, const struct cb_svc_key *k,
 	return 0;
 }
 
-/* Whether any override of svc_id is left in the trie behind fd. */
-static int ovr_any(int fd, size_t key_size, uint32_t svc_id)
+/* Find an override of svc_id in the trie behind fd; copy its key to found. */
+static int ovr_find(int fd, size_t key_size, uint32_t svc_id, void *found)
 {
 	uint8_t cur[sizeof(struct cb_ovr6_key)], next[sizeof(struct cb_ovr6_key)];
 	void *prev = NULL;
@@ -82,8 +82,11 @@ static int ovr_any(int fd, size_t key_size, uint32_t svc_id)
 		uint32_t id;
 
 		memcpy(&id, next + 4, 4);
-		if (ntohl(id) == svc_id)
+		if (ntohl(id) == svc_id) {
+			if (found)
+				memcpy(found, next, key_size);
 			return 1;
+		}
 		memcpy(cur, next, key_size);
 		prev = cur;
 	}
@@ -107,7 +110,7 @@ int cb_override_del(const struct cb_maps *m, const struct cb_svc_key *k,
 		return fd;
 	if (bpf_map_delete_elem(fd, &key))
 		return -errno;
-	if (ovr_any(fd, fd == m->ovr4 ? sizeof(key.v4) : sizeof(key.v6), svc.id))
+	if (ovr_find(fd, fd == m->ovr4 ? sizeof(key.v4) : sizeof(key.v6), svc.id, NULL))
 		return 0;
 	svc.flags &= (uint8_t)~CB_SVC_F_OVERRIDES;
 	return bpf_map_update_elem(m->services, k, &svc, BPF_EXIST) ? -errno : 0;
@@ -118,24 +121,10 @@ static void ovr_purge(int fd, size_t key_size, uint32_t svc_id)
 {
 	uint8_t key[sizeof(struct cb_ovr6_key)];
 
-	while (ovr_any(fd, key_size, svc_id)) {
-		uint8_t next[sizeof(struct cb_ovr6_key)];
-		void *prev = NULL;
-
-		while (bpf_map_get_next_key(fd, prev, next) == 0) {
-			uint32_t id;
-
-			memcpy(&id, next + 4, 4);
-			if (ntohl(id) == svc_id)
-				break;
-			memcpy(key, next, key_size);
-			prev = key;
-		}
-		if (bpf_map_delete_elem(fd, next))
+	while (ovr_find(fd, key_size, svc_id, key))
+		if (bpf_map_delete_elem(fd, key))
 			return;
-	}
 }
-
 
 void cb_overrides_purge(const struct cb_maps *m, uint32_t svc_id)
 {
