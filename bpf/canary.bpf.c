@@ -34,7 +34,8 @@ int cb_xdp_ingress(struct xdp_md *ctx)
 static __always_inline int cb_tc(struct __sk_buff *skb, int egress)
 {
 	struct cb_ctx c = {
-		.ctx = skb, .xdp = 0, .egress = egress, .ifindex = skb->ifindex, .len = skb->len,
+		.ctx = skb, .xdp = 0, .egress = egress, .vlan_hw = !!skb->vlan_present,
+		.ifindex = skb->ifindex, .len = skb->len,
 	};
 	__u32 linear = skb->data_end - skb->data;
 

@@ -34,7 +34,7 @@ static __always_inline int cb_ct_expired(const struct cb_ct_entry *ct, __u8 prot
 		life = CB_CT_UDP_LIFETIME;
 	else if (cb_ct_closing(ct))
 		life = CB_CT_CLOSE_LIFETIME;
-	return now - ct->last_seen > life;
+	return now > ct->last_seen && now - ct->last_seen > life;
 }
 
 static __always_inline void cb_rev_key(struct cb_ct_key *rk, const struct cb_pkt *p,
@@ -90,13 +90,15 @@ static __always_inline int cb_service_in(const struct cb_ctx *c, struct cb_pkt *
 	};
 	struct cb_ct_entry *ct, e = {};
 	struct cb_track_stats *st;
-	__u64 now = bpf_ktime_get_ns();
+	__u64 now;
 	int is_syn = (p->tcp_flags & (CB_TCP_SYN | CB_TCP_ACK)) == CB_TCP_SYN;
 	struct cb_backend *be = NULL;
 	int new_flow = 1, r;
 	__u32 track, bid = 0;
 
 	ct = bpf_map_lookup_elem(&cb_ct, &key);
+	/* After the lookup: another CPU may have just refreshed last_seen. */
+	now = bpf_ktime_get_ns();
 	if (ct && ct->svc_id == svc->id && !cb_ct_expired(ct, p->proto, now) &&
 	    !(is_syn && cb_ct_closing(ct))) {
 		be = bpf_map_lookup_elem(&cb_backends, &ct->backend_id);

@@ -20,6 +20,7 @@ struct cb_ctx {
 	void *ctx;
 	__u8 xdp;      /* constant per entry point: lets the compiler drop the other hook */
 	__u8 egress;
+	__u8 vlan_hw;  /* tc: the driver took the 802.1Q tag out of the frame */
 	__u32 ifindex;
 	__u32 len;     /* whole packet length (skb may be non-linear) */
 };
@@ -90,9 +91,17 @@ static __always_inline int cb_csum_apply(const struct cb_ctx *c, __u32 off, __s6
 				   ((flags & CB_CSUM_MANGLED0) ? BPF_F_MARK_MANGLED_0 : 0));
 }
 
+/*
+ * The bytes of a store are covered by CHECKSUM_COMPLETE's skb->csum, and no
+ * checksum field in the same range moves by the opposite amount: tc must
+ * fold the change into skb->csum (an IPv6 address, a port behind a UDP
+ * checksum of 0).
+ */
+#define CB_STORE_RECOMPUTE 0x1
+
 /* Store len (1, 2, 4, 6 or 16: always a constant) bytes at off. */
 static __always_inline int cb_store(const struct cb_ctx *c, __u32 off, const void *from,
-				    const __u32 len)
+				    const __u32 len, __u32 flags)
 {
 	if (c->xdp) {
 		void *p = cb_xdp_ptr(c, off, len);
@@ -102,7 +111,8 @@ static __always_inline int cb_store(const struct cb_ctx *c, __u32 off, const voi
 		__builtin_memcpy(p, from, len);
 		return 0;
 	}
-	return bpf_skb_store_bytes(c->ctx, off, from, len, 0);
+	return bpf_skb_store_bytes(c->ctx, off, from, len,
+				   (flags & CB_STORE_RECOMPUTE) ? BPF_F_RECOMPUTE_CSUM : 0);
 }
 
 #endif

@@ -54,7 +54,7 @@ static __always_inline int cb_forward(const struct cb_ctx *c, struct cb_pkt *p)
 		goto stack;
 	if (cb_dec_ttl(c, p))
 		return CB_DROP;
-	if (cb_store(c, 0, fib.dmac, ETH_ALEN) || cb_store(c, ETH_ALEN, fib.smac, ETH_ALEN))
+	if (cb_store(c, 0, fib.dmac, ETH_ALEN, 0) || cb_store(c, ETH_ALEN, fib.smac, ETH_ALEN, 0))
 		return CB_DROP;
 	cb_count(CB_G_FWD_REDIRECT);
 	if (c->xdp)

@@ -30,7 +30,7 @@ static __always_inline int cb_rewrite(const struct cb_ctx *c, struct cb_pkt *p, 
 			return -1;
 		if (cb_csum_apply(c, csum_off, d_addr, l4flags | CB_CSUM_PSEUDO))
 			return -1;
-		if (cb_store(c, aoff, &na->v4, 4))
+		if (cb_store(c, aoff, &na->v4, 4, 0))
 			return -1;
 	} else {
 		__u32 aoff = p->l3_off + (dst ? offsetof(struct ipv6hdr, daddr)
@@ -39,12 +39,13 @@ static __always_inline int cb_rewrite(const struct cb_ctx *c, struct cb_pkt *p, 
 		d_addr = bpf_csum_diff(oa->v6, 16, na->v6, 16, 0);
 		if (cb_csum_apply(c, csum_off, d_addr, l4flags | CB_CSUM_PSEUDO))
 			return -1;
-		if (cb_store(c, aoff, na->b, 16))
+		/* No IPv6 header checksum absorbs this change: skb->csum must. */
+		if (cb_store(c, aoff, na->b, 16, CB_STORE_RECOMPUTE))
 			return -1;
 	}
 	if (cb_csum_apply(c, csum_off, d_port, l4flags))
 		return -1;
-	if (cb_store(c, port_off, &nport, 2))
+	if (cb_store(c, port_off, &nport, 2, p->l4_csum_zero ? CB_STORE_RECOMPUTE : 0))
 		return -1;
 	*oa = *na;
 	if (dst)
@@ -66,9 +67,10 @@ static __always_inline int cb_dec_ttl(const struct cb_ctx *c, struct cb_pkt *p)
 
 		if (cb_csum_apply(c, p->l3_off + offsetof(struct iphdr, check), d, CB_CSUM_L3))
 			return -1;
-		if (cb_store(c, p->l3_off + offsetof(struct iphdr, ttl), &ttl, 1))
+		if (cb_store(c, p->l3_off + offsetof(struct iphdr, ttl), &ttl, 1, 0))
 			return -1;
-	} else if (cb_store(c, p->l3_off + offsetof(struct ipv6hdr, hop_limit), &ttl, 1)) {
+	} else if (cb_store(c, p->l3_off + offsetof(struct ipv6hdr, hop_limit), &ttl, 1,
+			    CB_STORE_RECOMPUTE)) {
 		return -1;
 	}
 	p->ttl = ttl;

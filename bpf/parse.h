@@ -47,6 +47,7 @@ struct cb_pkt {
 	__u8 vlan;         /* tagged: NAT but let the stack forward */
 	__u8 ttl;          /* IPv4 TTL or IPv6 hop limit */
 	__u8 csum_off;     /* L4 checksum offset inside the L4 header */
+	__u8 l4_csum_zero; /* UDP sent without a checksum */
 };
 
 static __always_inline int cb_parse_l4(const struct cb_ctx *c, struct cb_pkt *p)
@@ -54,8 +55,9 @@ static __always_inline int cb_parse_l4(const struct cb_ctx *c, struct cb_pkt *p)
 	void *data = cb_data(c), *end = cb_data_end(c);
 	__u32 off = p->l4_off;
 
-	if (off > CB_MAX_OFF)
-		return CB_G_PASS_MALFORMED;
+	/* Every byte the NAT may write must lie within the offsets XDP can reach. */
+	if (off + sizeof(struct tcphdr) > CB_MAX_OFF)
+		return CB_G_PASS_UNKNOWN;
 	if (p->proto == IPPROTO_TCP) {
 		struct tcphdr *th = data + off;
 
@@ -81,6 +83,7 @@ static __always_inline int cb_parse_l4(const struct cb_ctx *c, struct cb_pkt *p)
 		p->sport = uh->source;
 		p->dport = uh->dest;
 		p->csum_off = offsetof(struct udphdr, check);
+		p->l4_csum_zero = uh->check == 0;
 		return CB_PARSE_OK;
 	}
 	return CB_G_PASS_UNKNOWN;
@@ -181,6 +184,7 @@ static __always_inline int cb_parse(const struct cb_ctx *c, struct cb_pkt *p)
 	if ((void *)(eth + 1) > end)
 		return CB_G_PASS_MALFORMED;
 	proto = eth->h_proto;
+	p->vlan = c->vlan_hw;
 
 #pragma unroll
 	for (i = 0; i < 2; i++) {   /* 802.1Q, and 802.1ad outer tag */

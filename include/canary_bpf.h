@@ -108,12 +108,16 @@ struct cb_members {
 	__u32 ids[CB_MAX_TRACK_BACKENDS];
 };
 
-/* cb_backends: backend id -> where to send. */
+/*
+ * cb_backends: backend id -> where to send. One id may serve both tracks
+ * for a while (a promotion moves canary backends to stable without a new
+ * id); the track a connection counts on lives in its conntrack entry.
+ */
 struct cb_backend {
 	union cb_addr addr;
 	__be16 port;
 	__u8 family;
-	__u8 track;
+	__u8 pad;
 	__u32 svc_id;
 };
 

@@ -93,20 +93,31 @@ static int table_publish(const struct cb_maps *m, const struct cb_tbl_key *tk, u
 			 const struct cb_endpoint *sorted, const uint32_t *ids, size_t n,
 			 const uint32_t *prev_ids)
 {
+	struct backend_key {
+		uint8_t addr[16];
+		uint8_t port[2];
+		uint8_t family;
+	} *keys_b = calloc(n, sizeof(*keys_b)), *keys;
 	struct cb_maglev_item *items = calloc(n, sizeof(*items));
 	uint32_t *slots = calloc(msize, sizeof(*slots));
-	uint32_t *keys = calloc(msize, sizeof(*keys));
+	uint32_t *slot_keys = calloc(msize, sizeof(*slot_keys));
 	uint32_t *prev = prev_ids ? calloc(msize, sizeof(*prev)) : NULL;
 	LIBBPF_OPTS(bpf_map_create_opts, copts, .map_flags = BPF_F_INNER_MAP);
 	LIBBPF_OPTS(bpf_map_batch_opts, bopts);
 	int err = -ENOMEM, fd = -1;
 	uint32_t count = msize;
 
-	if (!items || !slots || !keys || (prev_ids && !prev))
+	keys = keys_b;
+	if (!keys || !items || !slots || !slot_keys || (prev_ids && !prev))
 		goto out;
+	/* A backend's identity is its bytes, never a struct's padding: nodes must agree. */
 	for (size_t i = 0; i < n; i++) {
-		items[i].key = &sorted[i];
-		items[i].key_len = sizeof(sorted[i]);
+		keys[i].family = sorted[i].family;
+		keys[i].port[0] = (uint8_t)(sorted[i].port >> 8);
+		keys[i].port[1] = (uint8_t)sorted[i].port;
+		memcpy(keys[i].addr, sorted[i].addr.b, sizeof(keys[i].addr));
+		items[i].key = &keys[i];
+		items[i].key_len = sizeof(keys[i]);
 	}
 	for (uint32_t s = 0; prev && s < msize; s++) {
 		prev[s] = UINT32_MAX;
@@ -120,7 +131,7 @@ static int table_publish(const struct cb_maps *m, const struct cb_tbl_key *tk, u
 	if (err)
 		goto out;
 	for (uint32_t s = 0; s < msize; s++) {
-		keys[s] = s;
+		slot_keys[s] = s;
 		slots[s] = ids[slots[s]];
 	}
 	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "cb_maglev_t", sizeof(uint32_t),
@@ -130,7 +141,7 @@ static int table_publish(const struct cb_maps *m, const struct cb_tbl_key *tk, u
 		goto out;
 	}
 	/* Updating a map-in-map also waits until no program still uses the old inner map. */
-	if (bpf_map_update_batch(fd, keys, slots, &count, &bopts) ||
+	if (bpf_map_update_batch(fd, slot_keys, slots, &count, &bopts) ||
 	    bpf_map_update_elem(m->maglev, tk, &fd, BPF_ANY))
 		err = -errno;
 	else
@@ -138,18 +149,48 @@ static int table_publish(const struct cb_maps *m, const struct cb_tbl_key *tk, u
 out:
 	if (fd >= 0)
 		close(fd);
+	free(keys_b);
 	free(items);
 	free(slots);
-	free(keys);
+	free(slot_keys);
 	free(prev);
 	return err;
+}
+
+/* Members of a track and their records (records[i] for ids[i]). */
+static int members_load(const struct cb_maps *m, uint32_t svc_id, unsigned int track,
+			struct cb_members *mem, struct cb_backend *records)
+{
+	int err = cb_members_get(m, svc_id, track, mem);
+
+	for (uint32_t i = 0; !err && i < mem->n && i < CB_MAX_TRACK_BACKENDS; i++)
+		if (bpf_map_lookup_elem(m->backends, &mem->ids[i], &records[i]))
+			err = -errno;
+	return err;
+}
+
+static int find_id(const struct cb_endpoint *e, const struct cb_members *mem,
+		   const struct cb_backend *records)
+{
+	for (uint32_t j = 0; j < mem->n; j++)
+		if (endpoint_is_backend(e, &records[j]))
+			return (int)mem->ids[j];
+	return -1;
+}
+
+static int has_id(const struct cb_members *mem, uint32_t id)
+{
+	for (uint32_t j = 0; j < mem->n; j++)
+		if (mem->ids[j] == id)
+			return 1;
+	return 0;
 }
 
 int cb_track_set(const struct cb_maps *m, const struct cb_svc_key *k, unsigned int track,
 		 const struct cb_endpoint *backends, size_t n)
 {
-	struct cb_members *old = NULL, *nw = NULL;
-	struct cb_backend *oldb = NULL;
+	struct cb_members *old = NULL, *nw = NULL, *other = NULL;
+	struct cb_backend *oldb = NULL, *otherb = NULL;
 	struct cb_endpoint *sorted = NULL;
 	uint8_t *inserted = NULL;
 	struct cb_service svc;
@@ -165,11 +206,13 @@ int cb_track_set(const struct cb_maps *m, const struct cb_svc_key *k, unsigned i
 
 	old = calloc(1, sizeof(*old));
 	nw = calloc(1, sizeof(*nw));
+	other = calloc(1, sizeof(*other));
 	oldb = calloc(CB_MAX_TRACK_BACKENDS, sizeof(*oldb));
+	otherb = calloc(CB_MAX_TRACK_BACKENDS, sizeof(*otherb));
 	sorted = calloc(n ? n : 1, sizeof(*sorted));
 	inserted = calloc(n ? n : 1, 1);
 	err = -ENOMEM;
-	if (!old || !nw || !oldb || !sorted || !inserted)
+	if (!old || !nw || !other || !oldb || !otherb || !sorted || !inserted)
 		goto out;
 
 	/* Validate the whole request before touching a map. */
@@ -189,31 +232,27 @@ int cb_track_set(const struct cb_maps *m, const struct cb_svc_key *k, unsigned i
 			goto out;
 		}
 	}
-	err = cb_members_get(m, svc.id, track, old);
-	if (err)
+	if ((err = members_load(m, svc.id, track, old, oldb)) ||
+	    (err = members_load(m, svc.id, track ^ 1, other, otherb)))
 		goto out;
-	for (uint32_t i = 0; i < old->n && i < CB_MAX_TRACK_BACKENDS; i++) {
-		if (bpf_map_lookup_elem(m->backends, &old->ids[i], &oldb[i])) {
-			err = -errno;
-			goto out;
-		}
-	}
 
-	/* Backends that stay keep their id: their connections must not move. */
+	/*
+	 * Backends that stay keep their id, and so do backends that come from the
+	 * other track (a promotion): their connections must not move.
+	 */
 	nw->n = (uint32_t)n;
 	for (size_t i = 0; i < n; i++) {
-		uint32_t j;
+		int id = find_id(&sorted[i], old, oldb);
 
-		for (j = 0; j < old->n; j++)
-			if (endpoint_is_backend(&sorted[i], &oldb[j]))
-				break;
-		if (j < old->n) {
-			nw->ids[i] = old->ids[j];
+		if (id < 0)
+			id = find_id(&sorted[i], other, otherb);
+		if (id >= 0) {
+			nw->ids[i] = (uint32_t)id;
 			continue;
 		}
 		struct cb_backend b = {
 			.addr = sorted[i].addr, .port = htons(sorted[i].port),
-			.family = sorted[i].family, .track = (uint8_t)track, .svc_id = svc.id,
+			.family = sorted[i].family, .svc_id = svc.id,
 		};
 		err = new_backend_id(m, &nw->ids[i]);
 		if (!err && bpf_map_update_elem(m->backends, &nw->ids[i], &b, BPF_NOEXIST))
@@ -261,6 +300,14 @@ int cb_track_set(const struct cb_maps *m, const struct cb_svc_key *k, unsigned i
 		err = -errno;
 		if (old->n)
 			bpf_map_update_elem(m->members, &mk, old, BPF_ANY);
+		else
+			bpf_map_delete_elem(m->members, &mk);
+		if (n) {
+			struct cb_tbl_key next = live;
+
+			next.gen ^= 1;
+			bpf_map_delete_elem(m->maglev, &next);
+		}
 		goto rollback;
 	}
 	/*
@@ -276,7 +323,8 @@ int cb_track_set(const struct cb_maps *m, const struct cb_svc_key *k, unsigned i
 		for (i = 0; i < n; i++)
 			if (nw->ids[i] == old->ids[j])
 				break;
-		if (i == n)
+		/* Still serving the other track: keep it. */
+		if (i == n && !has_id(other, old->ids[j]))
 			bpf_map_delete_elem(m->backends, &old->ids[j]);
 	}
 	err = 0;
@@ -288,7 +336,9 @@ rollback:
 out:
 	free(old);
 	free(nw);
+	free(other);
 	free(oldb);
+	free(otherb);
 	free(sorted);
 	free(inserted);
 	return err;

@@ -51,6 +51,12 @@ int cli_args(const char *verb, int argc, char **argv, struct cli_opt *opts,
 			}
 			continue;
 		}
+		if (!strcmp(a, "-j") || !strcmp(a, "--json") || !strcmp(a, "-p") ||
+		    !strcmp(a, "--pin-path")) {
+			cli_fail(EXIT_USAGE, verb, "global option '%s' goes before the command "
+				 "(canary-bpf %s %s ...)", a, a, verb);
+			return -1;
+		}
 		if (npos == max_pos) {
 			cli_fail(EXIT_USAGE, verb, "unexpected argument '%s' (see canary-bpf %s --help)",
 				 a, verb);
@@ -89,9 +95,9 @@ int cli_service(const struct cb_state *st, const char *name, struct cb_svc_key *
 
 int cli_code(int err)
 {
+	/* What the state library's own validation returns; anything else came from the kernel. */
 	switch (-err) {
-	case EEXIST: case ENOENT: case EINVAL: case ERANGE: case ENOTUNIQ:
-	case EAFNOSUPPORT: case E2BIG:
+	case EEXIST: case EINVAL: case ERANGE: case ENOTUNIQ: case EAFNOSUPPORT:
 		return EXIT_USAGE;
 	default:
 		return EXIT_RUNTIME;

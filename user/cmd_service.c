@@ -56,9 +56,13 @@ static int service_add(const struct cli *c, int argc, char **argv)
 		return cli_fail(EXIT_USAGE, "service add", "%s:%s/%s is already service '%s'", vip,
 				port, proto, owner);
 	}
-	e = cb_svc_add(&st.maps, &key, a, 0, &id);
-	if (!e && (e = cb_name_put(&st.maps, pos[0], &key)))
-		cb_svc_del(&st.maps, &key);
+	/*
+	 * The name first: the datapath never reads it, and if this process dies
+	 * in between, 'service del NAME' can still clean up.
+	 */
+	e = cb_name_put(&st.maps, pos[0], &key);
+	if (!e && (e = cb_svc_add(&st.maps, &key, a, 0, &id)))
+		cb_name_del(&st.maps, pos[0]);
 	cb_state_close(&st);
 	if (e == -ENOSPC)
 		return cli_fail(EXIT_RUNTIME, "service add", "no room: %d services at most", CB_MAX_SERVICES);
@@ -88,6 +92,12 @@ static int service_del(const struct cli *c, int argc, char **argv)
 		return cli_fail(EXIT_USAGE, "service del", "missing NAME");
 	if ((e = cli_state(c, CB_STATE_LOCK, &st, pos[0])))
 		return e;
+	/* A name without a record is what an interrupted add or del leaves: remove it. */
+	if (cb_name_get(&st.maps, pos[0], &key) == 0 && cb_svc_get(&st.maps, &key, &svc) == -ENOENT) {
+		e = cb_name_del(&st.maps, pos[0]);
+		cb_state_close(&st);
+		return e ? cli_fail(EXIT_RUNTIME, "service del", "%s: %s", pos[0], strerror(-e)) : 0;
+	}
 	if ((e = cli_service(&st, pos[0], &key, &svc))) {
 		cb_state_close(&st);
 		return e;
@@ -119,7 +129,7 @@ static int service_list(const struct cli *c, int argc, char **argv)
 	}
 	if (!e && (e = view_load_all(&st, NULL, &v, &n))) {
 		cb_state_close(&st);
-		free(v);
+		view_free(v, n);
 		return e;
 	}
 	cb_state_close(&st);
@@ -149,7 +159,7 @@ static int service_list(const struct cli *c, int argc, char **argv)
 		}
 		table_print(&t, stdout, "");
 	}
-	free(v);
+	view_free(v, n);
 	return 0;
 }
 

@@ -132,8 +132,8 @@ int cmd_stats(const struct cli *c, int argc, char **argv)
 			putchar('\n');
 	}
 out:
-	free(a);
-	free(b);
+	view_free(a, na);
+	view_free(b, nb);
 	return e;
 }
 
@@ -200,7 +200,7 @@ int cmd_top(const struct cli *c, int argc, char **argv)
 		if (tty)
 			puts("q: quit");
 		fflush(stdout);
-		free(prev);
+		view_free(prev, nprev);
 		prev = cur;
 		nprev = ncur;
 		cur = NULL;
@@ -226,7 +226,7 @@ int cmd_top(const struct cli *c, int argc, char **argv)
 	}
 	if (keys)
 		tcsetattr(STDIN_FILENO, TCSANOW, &saved);
-	free(prev);
-	free(cur);
+	view_free(prev, nprev);
+	view_free(cur, ncur);
 	return e;
 }

@@ -59,14 +59,14 @@ int cb_name_del(const struct cb_maps *m, const char *name);
 int cb_name_of(const struct cb_maps *m, const struct cb_svc_key *key, char *name, size_t len);
 int cb_names_list(const struct cb_maps *m, char (**names)[CB_NAME_LEN], size_t *n);
 
-/* Overrides of a service, for listing; *n is capacity in, count out. */
+/* Overrides of a service, for listing: *out is malloc'd (free it), *n its length. */
 struct cb_override {
 	struct cb_endpoint net;
 	unsigned int len;
 	unsigned int track;
 };
 int cb_overrides_list(const struct cb_maps *m, uint32_t svc_id, uint8_t family,
-		      struct cb_override *out, size_t *n);
+		      struct cb_override **out, size_t *n);
 
 /* Allow XDP_REDIRECT to ifindex (the device must run an XDP program). */
 int cb_tx_port_add(const struct cb_maps *m, uint32_t ifindex);

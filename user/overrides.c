@@ -133,14 +133,15 @@ void cb_overrides_purge(const struct cb_maps *m, uint32_t svc_id)
 }
 
 int cb_overrides_list(const struct cb_maps *m, uint32_t svc_id, uint8_t family,
-		      struct cb_override *out, size_t *n)
+		      struct cb_override **out, size_t *n)
 {
 	int fd = family == CB_AF_INET ? m->ovr4 : m->ovr6;
 	size_t ksize = family == CB_AF_INET ? sizeof(struct cb_ovr4_key) : sizeof(struct cb_ovr6_key);
-	size_t alen = family == CB_AF_INET ? 4 : 16, cap = *n;
+	size_t alen = family == CB_AF_INET ? 4 : 16, cap = 0;
 	uint8_t cur[sizeof(struct cb_ovr6_key)], next[sizeof(struct cb_ovr6_key)];
 	void *prev = NULL;
 
+	*out = NULL;
 	*n = 0;
 	while (bpf_map_get_next_key(fd, prev, next) == 0) {
 		uint32_t id, plen;
@@ -149,13 +150,22 @@ int cb_overrides_list(const struct cb_maps *m, uint32_t svc_id, uint8_t family,
 		memcpy(&id, next + 4, 4);
 		memcpy(&plen, next, 4);
 		if (ntohl(id) == svc_id && bpf_map_lookup_elem(fd, next, &v) == 0) {
-			if (*n == cap)
-				return -ENOSPC;
-			memset(&out[*n], 0, sizeof(out[*n]));
-			memcpy(out[*n].net.addr.b, next + 8, alen);
-			out[*n].net.family = family;
-			out[*n].len = plen - 32;
-			out[*n].track = v.track;
+			if (*n == cap) {
+				void *grown = realloc(*out, (cap = cap ? cap * 2 : 8) * sizeof(**out));
+
+				if (!grown) {
+					free(*out);
+					*out = NULL;
+					*n = 0;
+					return -ENOMEM;
+				}
+				*out = grown;
+			}
+			memset(&(*out)[*n], 0, sizeof(**out));
+			memcpy((*out)[*n].net.addr.b, next + 8, alen);
+			(*out)[*n].net.family = family;
+			(*out)[*n].len = plen - 32;
+			(*out)[*n].track = v.track;
 			(*n)++;
 		}
 		memcpy(cur, next, ksize);

@@ -117,52 +117,70 @@ static int lock_dir(struct cb_state *st, struct cb_err *err)
 	return 0;
 }
 
-/* First use: load the object once, pin every map and program. */
+/*
+ * First use: load the object once, pin every map and program, cb_meta last:
+ * its pin is what says the state is complete. Pins left by an earlier
+ * attempt that died half-way are replaced.
+ */
 static int create(struct cb_state *st, struct cb_err *err)
 {
+	char rel[64], path[PATH_MAX];
 	struct canary *skel;
-	char rel[64];
 	int e = 0;
 
 	skel = canary__open_and_load();
 	if (!skel)
 		return fail(err, -errno, "load BPF programs: %s", strerror(errno));
-	for (size_t i = 0; i < NMAPS && !e; i++) {
-		struct bpf_map *m = bpf_object__find_map_by_name(skel->obj, map_fds[i].name);
-
-		snprintf(rel, sizeof(rel), "maps/%s", map_fds[i].name);
-		e = m ? cb_state_pin(st, bpf_map__fd(m), rel, err)
-		      : fail(err, -ENOENT, "map %s missing from the object", map_fds[i].name);
-	}
 	for (int p = 0; p < CB_PROGS && !e; p++) {
 		struct bpf_program *prog = bpf_object__find_program_by_name(skel->obj, prog_names[p]);
 
 		snprintf(rel, sizeof(rel), "progs/%s", prog_names[p]);
+		cb_state_path(st, rel, path, sizeof(path));
+		unlink(path);
 		e = prog ? cb_state_pin(st, bpf_program__fd(prog), rel, err)
 			 : fail(err, -ENOENT, "program %s missing", prog_names[p]);
+	}
+	for (size_t i = NMAPS; i-- > 0 && !e;) {
+		struct bpf_map *m = bpf_object__find_map_by_name(skel->obj, map_fds[i].name);
+
+		snprintf(rel, sizeof(rel), "maps/%s", map_fds[i].name);
+		cb_state_path(st, rel, path, sizeof(path));
+		unlink(path);
+		e = m ? cb_state_pin(st, bpf_map__fd(m), rel, err)
+		      : fail(err, -ENOENT, "map %s missing from the object", map_fds[i].name);
 	}
 	canary__destroy(skel);
 	return e;
 }
 
-static int open_maps(struct cb_state *st, struct cb_err *err)
+static int open_map(struct cb_state *st, size_t i, struct cb_err *err)
 {
 	char path[PATH_MAX], rel[64];
+	int e;
 
-	for (size_t i = 0; i < NMAPS; i++) {
-		snprintf(rel, sizeof(rel), "maps/%s", map_fds[i].name);
-		cb_state_path(st, rel, path, sizeof(path));
-		*map_fd(&st->maps, i) = bpf_obj_get(path);
-		if (*map_fd(&st->maps, i) < 0) {
-			int e = -errno;
+	snprintf(rel, sizeof(rel), "maps/%s", map_fds[i].name);
+	cb_state_path(st, rel, path, sizeof(path));
+	*map_fd(&st->maps, i) = bpf_obj_get(path);
+	if (*map_fd(&st->maps, i) >= 0)
+		return 0;
+	e = -errno;
+	/* Not -ENOENT: that means "no state at all" to the callers. */
+	if (e == -ENOENT)
+		return fail(err, -EUCLEAN, "%s is missing: the pinned state is incomplete", path);
+	if (e == -EACCES || e == -EPERM)
+		return fail(err, e, "%s: permission denied (needs root, or CAP_BPF and CAP_NET_ADMIN)",
+			    path);
+	return fail(err, e, "%s: %s", path, strerror(-e));
+}
 
-			if (e == -ENOENT)
-				return fail(err, e, "%s is missing: the pinned state is incomplete", path);
-			if (e == -EACCES || e == -EPERM)
-				return fail(err, e, "%s: permission denied (needs root, or CAP_BPF "
-					    "and CAP_NET_ADMIN)", path);
-			return fail(err, e, "%s: %s", path, strerror(-e));
-		}
+/* Every map but cb_meta (index 0), which is opened and checked first. */
+static int open_maps(struct cb_state *st, struct cb_err *err)
+{
+	for (size_t i = 1; i < NMAPS; i++) {
+		int e = open_map(st, i, err);
+
+		if (e)
+			return e;
 	}
 	return 0;
 }
@@ -212,17 +230,21 @@ int cb_state_open(const char *pin, int flags, struct cb_state *st, struct cb_err
 	} else if ((flags & CB_STATE_LOCK) && (e = lock_dir(st, err))) {
 		return e;
 	}
-	if ((e = open_maps(st, err)))
+	/* The layout version first: state of another layout may lack our maps. */
+	if ((e = open_map(st, 0, err)))
 		return e;
 	e = cb_meta_check(&st->maps, &found);
-	if (e == -EPROTO && found == 0)
-		e = cb_meta_init(&st->maps);
-	if (e == -EPROTO)
+	if (e == -EPROTO && found != 0)
 		return fail(err, e, "pinned state under %s has layout version %u; this canary-bpf "
 			    "reads version %d (detach, remove %s, configure again)", pin, found,
 			    CB_LAYOUT_VERSION, pin);
-	if (e)
+	if (e && e != -EPROTO)
 		return fail(err, e, "read layout version: %s", strerror(-e));
+	if ((e = open_maps(st, err)))
+		return e;
+	/* Version 0: state just created, by us or by a process that raced us. */
+	if (found == 0 && (e = cb_meta_init(&st->maps)) && e != -EPROTO)
+		return fail(err, e, "write layout version: %s", strerror(-e));
 	return 0;
 }
 

@@ -9,6 +9,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+void view_free(struct svc_view *v, size_t n)
+{
+	for (size_t i = 0; v && i < n; i++)
+		free(v[i].ovr);
+	free(v);
+}
+
 int view_load(const struct cb_state *st, const char *name, struct svc_view *v)
 {
 	int e;
@@ -26,8 +33,7 @@ int view_load(const struct cb_state *st, const char *name, struct svc_view *v)
 		    (e = cb_stats_read(&st->maps, v->svc.id, t, &v->st[t])))
 			return e;
 	}
-	v->novr = VIEW_MAX_OVR;
-	return cb_overrides_list(&st->maps, v->svc.id, v->key.family, v->ovr, &v->novr);
+	return cb_overrides_list(&st->maps, v->svc.id, v->key.family, &v->ovr, &v->novr);
 }
 
 int view_load_all(const struct cb_state *st, const char *only, struct svc_view **views, size_t *n)
@@ -62,8 +68,9 @@ int view_load_all(const struct cb_state *st, const char *only, struct svc_view *
 		if (e == -ENOENT)
 			continue;   /* deleted while we read */
 		if (e) {
+			e = cli_fail(EXIT_RUNTIME, "service", "%s: %s", names[i], strerror(-e));
 			free(names);
-			return cli_fail(EXIT_RUNTIME, "service", "%s: %s", names[i], strerror(-e));
+			return e;
 		}
 		(*n)++;
 	}

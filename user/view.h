@@ -5,8 +5,6 @@
 
 #include "cli.h"
 
-#define VIEW_MAX_OVR 256
-
 struct svc_view {
 	char name[CB_NAME_LEN];
 	struct cb_svc_key key;
@@ -14,15 +12,16 @@ struct svc_view {
 	struct cb_endpoint vip;          /* with the service port */
 	struct cb_endpoint be[CB_TRACKS][CB_MAX_TRACK_BACKENDS];
 	size_t nbe[CB_TRACKS];
-	struct cb_override ovr[VIEW_MAX_OVR];
+	struct cb_override *ovr;         /* malloc'd */
 	size_t novr;
 	struct cb_track_stats st[CB_TRACKS];
 };
 
 /* Load everything about the service called name; 0 or -errno. */
 int view_load(const struct cb_state *st, const char *name, struct svc_view *v);
-/* All services, sorted by name; free(*views). Prints its own error; returns an exit code. */
+/* All services, sorted by name; view_free() them. Prints its own error; returns an exit code. */
 int view_load_all(const struct cb_state *st, const char *only, struct svc_view **views, size_t *n);
+void view_free(struct svc_view *v, size_t n);
 
 /* "10.96.0.10:80/tcp" */
 void view_service_addr(const struct svc_view *v, char *buf, size_t len);

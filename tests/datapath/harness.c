@@ -128,8 +128,29 @@ int run_pkt_try(struct lab *l, enum hook h, const uint8_t *pkt, size_t len, uint
 			opts.ctx_size_in = sizeof(sctx);
 		}
 	}
+	/*
+	 * tc runs get CHECKSUM_COMPLETE skbs where the kernel supports it (6.11+):
+	 * the kernel then checks that the program kept skb->csum right.
+	 */
+	static int complete_ok = 1;
+
+	if (h != HOOK_XDP && complete_ok) {
+		opts.flags = BPF_F_TEST_SKB_CHECKSUM_COMPLETE;
+		if (bpf_prog_test_run_opts(fd, &opts) == 0)
+			goto done;
+		if (errno != EINVAL)
+			return -errno;
+		/* EINVAL: an old kernel without the flag, or a packet it refuses anyway. */
+		opts.flags = 0;
+		if (bpf_prog_test_run_opts(fd, &opts) == 0) {
+			complete_ok = 0;
+			goto done;
+		}
+		return -errno;
+	}
 	if (bpf_prog_test_run_opts(fd, &opts))
 		return -errno;
+done:
 	o->len = opts.data_size_out;
 	if (h == HOOK_XDP)
 		o->verdict = opts.retval == XDP_PASS ? V_PASS : opts.retval == XDP_DROP ? V_DROP :

@@ -237,6 +237,34 @@ void test_spec3_removed_backend_reselects_only_its_flows(void **state)
 	assert_int_equal(track_stats(l, &s, CB_TRACK_STABLE).connections, 400);
 }
 
+/* Promotion: canary backends become the stable set, their connections stay put. */
+void test_spec3_promotion_keeps_canary_connections(void **state)
+{
+	struct lab *l = *state;
+	struct svc s;
+	struct run_out o;
+	char a[64];
+
+	std_service(l, &s, 4, IPPROTO_TCP, CB_AFFINITY_CONNECTION);
+	weight_set(l, &s, CB_WEIGHT_MAX);
+	for (uint32_t i = 0; i < 50; i++)
+		assert_int_equal(send_track(l, HOOK_XDP, 4, IPPROTO_TCP, client_addr(4, i, a),
+					    (uint16_t)(3000 + i), 0x02, &o), CB_TRACK_CANARY);
+	/* the agent's promotion: stable := canary's set, canary emptied, weight 0 */
+	track_set(l, &s, CB_TRACK_STABLE, CANARY4, BPORT, 1);
+	track_set(l, &s, CB_TRACK_CANARY, NULL, BPORT, 0);
+	weight_set(l, &s, 0);
+	for (uint32_t i = 0; i < 50; i++) {
+		send_track(l, HOOK_XDP, 4, IPPROTO_TCP, client_addr(4, i, a), (uint16_t)(3000 + i), 0x10, &o);
+		assert_int_equal(landed_track(&o, 4), CB_TRACK_CANARY);   /* still the c1 address */
+	}
+	assert_int_equal(global_count(l, CB_G_CT_RESELECT), 0);
+	/* new connections now go to the promoted backend as stable */
+	send_track(l, HOOK_XDP, 4, IPPROTO_TCP, "10.9.9.9", 4000, 0x02, &o);
+	assert_int_equal(landed_track(&o, 4), CB_TRACK_CANARY);
+	assert_int_equal(track_stats(l, &s, CB_TRACK_STABLE).connections, 1);
+}
+
 /* Reply of the standard service backend o->v.daddr to client src:sport. */
 static struct pkt_spec reply_of(const struct run_out *o, int proto, const char *src, char *bebuf,
 				uint16_t sport, uint8_t flags)

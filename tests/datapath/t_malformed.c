@@ -309,3 +309,33 @@ void test_spec7_zero_length_payloads(void **state)
 		expect_natted(l, &p);
 	}
 }
+
+/* Headers so long that the L4 header lies beyond what XDP may rewrite: passed, counted. */
+void test_spec7_deep_l4_header_passes_untouched(void **state)
+{
+	struct lab *l = *state;
+	struct pkt_spec p = client_pkt(6, IPPROTO_TCP, "fd00:9::1", 900, 0x02);
+	uint8_t pkt[PKT_MAX];
+	size_t len;
+
+	two_services(l);
+	/* One destination-options header of 448 bytes (PadN), TCP behind it at offset 502. */
+	p.ext[0] = IPPROTO_DSTOPTS;
+	p.n_ext = 1;
+	len = pkt_build(pkt, &p);
+	uint8_t *ext = pkt + 14 + 40, tcp[20];
+
+	memcpy(tcp, ext + 16, sizeof(tcp));
+	memset(ext, 0, 448);
+	ext[0] = IPPROTO_TCP;
+	ext[1] = 448 / 8 - 1;
+	ext[2] = 1;                 /* PadN options fill the 446 option bytes */
+	ext[3] = 255;
+	ext[2 + 257] = 1;
+	ext[2 + 257 + 1] = 446 - 257 - 2;
+	memcpy(ext + 448, tcp, sizeof(tcp));
+	len = 14 + 40 + 448 + 20;
+	pkt[14 + 4] = (uint8_t)((448 + 20) >> 8);
+	pkt[14 + 5] = (uint8_t)((448 + 20) & 0xff);
+	expect_untouched(l, pkt, len, CB_G_PASS_UNKNOWN);
+}

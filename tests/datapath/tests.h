@@ -32,6 +32,7 @@ const char *client_addr(int family, uint32_t i, char *buf);
 	X(test_spec3_established_keeps_backend_across_weight_and_override) \
 	X(test_spec3_established_survives_program_reload) \
 	X(test_spec3_removed_backend_reselects_only_its_flows) \
+	X(test_spec3_promotion_keeps_canary_connections) \
 	X(test_spec4_dnat_and_reverse_nat_checksums) \
 	X(test_spec4_udp_zero_checksum_stays_zero) \
 	X(test_spec8_per_track_counters) \
@@ -59,7 +60,8 @@ const char *client_addr(int family, uint32_t i, char *buf);
 	X(test_spec7_vlan_tags_are_natted) \
 	X(test_spec7_fragments_pass_and_count) \
 	X(test_spec7_icmp_and_non_ip_pass_untouched) \
-	X(test_spec7_zero_length_payloads)
+	X(test_spec7_zero_length_payloads) \
+	X(test_spec7_deep_l4_header_passes_untouched)
 
 #define TESTS_FORWARD(X) \
 	X(test_forward_fib_redirect) \
