@@ -26,7 +26,7 @@ BPF_OBJ   := $(BUILD)/canary.bpf.o
 SKEL      := $(BUILD)/canary.skel.h
 
 LIB_SRC   := user/maglev.c user/dpstate.c user/backends.c user/overrides.c user/counters.c \
-             user/names.c user/parse.c
+             user/names.c user/parse.c user/hist.c
 LIB_OBJ   := $(LIB_SRC:user/%.c=$(BUILD)/user/%.o)
 LIB       := $(BUILD)/libcanary.a
 CLI_SRC   := user/main.c user/cli.c user/help.c user/view.c user/pinned.c user/iface.c \

@@ -12,6 +12,7 @@
 #include "nat.h"
 #include "select.h"
 #include "fwd.h"
+#include "signals.h"
 
 static __always_inline int cb_addr_eq(const union cb_addr *a, const union cb_addr *b)
 {
@@ -48,16 +49,23 @@ static __always_inline void cb_rev_key(struct cb_ct_key *rk, const struct cb_pkt
 	rk->family = p->family;
 }
 
-/* The reply direction of a flow; rewritten again whenever the flow is refreshed. */
-static __always_inline void cb_rev_put(const struct cb_pkt *p, const struct cb_ct_entry *ct)
+/*
+ * The reply direction of a flow. A new flow writes it afresh (a SYN starts
+ * the connect clock); a refresh only puts it back if the LRU evicted it, so
+ * the signal state of a live connection is never reset.
+ */
+static __always_inline void cb_rev_put(const struct cb_pkt *p, const struct cb_ct_entry *ct,
+				       int fresh, __u64 now)
 {
 	struct cb_ct_key rk = {};
 	struct cb_rev_entry rv = {
 		.vip = p->daddr, .vport = p->dport, .track = ct->track, .svc_id = ct->svc_id,
 	};
 
+	if (fresh && (p->tcp_flags & (CB_TCP_SYN | CB_TCP_ACK)) == CB_TCP_SYN)
+		rv.syn_ts = now;
 	cb_rev_key(&rk, p, &ct->baddr, ct->bport);
-	bpf_map_update_elem(&cb_rev, &rk, &rv, BPF_ANY);
+	bpf_map_update_elem(&cb_rev, &rk, &rv, fresh ? BPF_ANY : BPF_NOEXIST);
 }
 
 static __always_inline void cb_ct_flags_from_client(struct cb_ct_entry *ct, __u8 tcp_flags)
@@ -109,9 +117,18 @@ static __always_inline int cb_service_in(const struct cb_ctx *c, struct cb_pkt *
 			cb_ct_flags_from_client(ct, p->tcp_flags);
 			if (now - ct->last_seen > CB_CT_REFRESH_NS || old != ct->flags) {
 				ct->last_seen = now;
-				cb_rev_put(p, ct);
+				cb_rev_put(p, ct, 0, now);
 			}
 			st = cb_track_stats(svc->id, ct->track);
+			if (p->proto == IPPROTO_TCP && (p->payload_len || is_syn)) {
+				struct cb_ct_key rk = {};
+				struct cb_rev_entry *rev;
+
+				cb_rev_key(&rk, p, &ct->baddr, ct->bport);
+				rev = bpf_map_lookup_elem(&cb_rev, &rk);
+				if (rev)
+					cb_signal_request(p, rev, st, is_syn, now);
+			}
 			if (st && (p->tcp_flags & CB_TCP_RST))
 				st->resets_from_client++;
 			if (cb_rewrite(c, p, 1, &ct->baddr, ct->bport))
@@ -162,7 +179,7 @@ static __always_inline int cb_service_in(const struct cb_ctx *c, struct cb_pkt *
 	cb_ct_flags_from_client(&e, p->tcp_flags);
 	if (bpf_map_update_elem(&cb_ct, &key, &e, BPF_ANY))
 		return CB_DROP;
-	cb_rev_put(p, &e);
+	cb_rev_put(p, &e, 1, now);
 	if (st) {
 		if (new_flow)
 			st->connections++;
@@ -176,15 +193,18 @@ static __always_inline int cb_service_in(const struct cb_ctx *c, struct cb_pkt *
 
 /* Backend -> client: restore VIP:port as the source. */
 static __always_inline int cb_reply(const struct cb_ctx *c, struct cb_pkt *p,
-				    const struct cb_rev_entry *rev)
+				    struct cb_rev_entry *rev)
 {
 	struct cb_track_stats *st = cb_track_stats(rev->svc_id, rev->track);
 	union cb_addr vip = rev->vip;
+	__be16 vport = rev->vport;
+
+	cb_signal_reply(c, p, rev, st);
 
 	if (p->tcp_flags & (CB_TCP_FIN | CB_TCP_RST)) {
 		struct cb_ct_key fk = {
-			.saddr = p->daddr, .daddr = rev->vip, .sport = p->dport,
-			.dport = rev->vport, .proto = p->proto, .family = p->family,
+			.saddr = p->daddr, .daddr = vip, .sport = p->dport,
+			.dport = vport, .proto = p->proto, .family = p->family,
 		};
 		struct cb_ct_entry *ct = bpf_map_lookup_elem(&cb_ct, &fk);
 
@@ -193,7 +213,7 @@ static __always_inline int cb_reply(const struct cb_ctx *c, struct cb_pkt *p,
 		if (st && (p->tcp_flags & CB_TCP_RST))
 			st->resets_from_backend++;
 	}
-	if (cb_rewrite(c, p, 0, &vip, rev->vport))
+	if (cb_rewrite(c, p, 0, &vip, vport))
 		return CB_DROP;
 	cb_count(CB_G_REV_NAT);
 	return cb_deliver(c, p, st);
@@ -229,11 +249,8 @@ static __always_inline int cb_process(const struct cb_ctx *c)
 	rk.proto = p.proto;
 	rk.family = p.family;
 	rev = bpf_map_lookup_elem(&cb_rev, &rk);
-	if (rev) {
-		struct cb_rev_entry rv = *rev;
-
-		return cb_reply(c, &p, &rv);
-	}
+	if (rev)
+		return cb_reply(c, &p, rev);
 	cb_count(CB_G_PASS_NOT_SERVICE);
 	return CB_PASS;
 }

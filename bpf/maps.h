@@ -97,6 +97,15 @@ struct {
 	__type(value, struct cb_track_stats);
 } cb_stats SEC(".maps");
 
+/* Created by user space with each service: memory follows the services that exist. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, CB_MAX_SERVICES * CB_TRACKS * CB_HISTS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, __u32);
+	__type(value, struct cb_hist);
+} cb_hist SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, CB_G_MAX);

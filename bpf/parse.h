@@ -48,6 +48,8 @@ struct cb_pkt {
 	__u8 ttl;          /* IPv4 TTL or IPv6 hop limit */
 	__u8 csum_off;     /* L4 checksum offset inside the L4 header */
 	__u8 l4_csum_zero; /* UDP sent without a checksum */
+	__u16 payload_off; /* first byte after the L4 header */
+	__u16 payload_len;
 };
 
 static __always_inline int cb_parse_l4(const struct cb_ctx *c, struct cb_pkt *p)
@@ -69,6 +71,8 @@ static __always_inline int cb_parse_l4(const struct cb_ctx *c, struct cb_pkt *p)
 		p->dport = th->dest;
 		p->tcp_flags = ((__u8 *)th)[13];
 		p->csum_off = offsetof(struct tcphdr, check);
+		p->payload_off = off + th->doff * 4;
+		p->payload_len = p->l4_len - th->doff * 4;
 		return CB_PARSE_OK;
 	}
 	if (p->proto == IPPROTO_UDP) {
@@ -84,6 +88,8 @@ static __always_inline int cb_parse_l4(const struct cb_ctx *c, struct cb_pkt *p)
 		p->dport = uh->dest;
 		p->csum_off = offsetof(struct udphdr, check);
 		p->l4_csum_zero = uh->check == 0;
+		p->payload_off = off + sizeof(*uh);
+		p->payload_len = ulen - sizeof(*uh);
 		return CB_PARSE_OK;
 	}
 	return CB_G_PASS_UNKNOWN;

@@ -14,7 +14,7 @@
 #include <stdint.h>
 #endif
 
-#define CB_LAYOUT_VERSION 2
+#define CB_LAYOUT_VERSION 3
 
 #define CB_MAX_SERVICES  16384
 #define CB_MAX_BACKENDS  65536
@@ -146,14 +146,25 @@ struct cb_ct_entry {
 #define CB_CT_F_FIN_BACKEND  0x2
 #define CB_CT_F_RST          0x4
 
-/* cb_rev: reply 5-tuple (backend -> client) -> what to restore. */
+/*
+ * cb_rev: reply 5-tuple (backend -> client) -> what to restore, and the
+ * connection's signal state: the reply side reads this entry anyway.
+ */
 struct cb_rev_entry {
 	union cb_addr vip;
 	__be16 vport;
 	__u8 track;
-	__u8 pad;
+	__u8 flags;                 /* CB_REV_F_* */
 	__u32 svc_id;
+	__u64 syn_ts;               /* client SYN not yet answered (0: answered or not TCP) */
+	__u64 req_ts;               /* first byte of the request awaiting its response */
 };
+
+#define CB_REV_F_PENDING     0x1  /* a request is waiting for its first response byte */
+#define CB_REV_F_SYN_FAILED  0x2  /* this connect already counted as failed */
+
+/* A SYN retransmitted this long after the first one, unanswered, is a failed connect. */
+#define CB_SYN_TIMEOUT_NS (900ULL * 1000000ULL)
 
 /* cb_override4/6 LPM keys: the service id is the first 32 bits of the prefix. */
 struct cb_ovr4_key {
@@ -181,7 +192,51 @@ struct cb_track_stats {
 	__u64 resets_from_backend;
 	__u64 resets_from_client;
 	__u64 drops;
+	__u64 http[4];              /* HTTP/1.x responses: 2xx, 3xx, 4xx, 5xx */
+	__u64 connect_failures;     /* RST answering a SYN, or a SYN left unanswered */
 };
+
+/*
+ * cb_hist: per-CPU log-linear latency histograms in microseconds, key
+ * (svc_id * CB_TRACKS + track) * CB_HISTS + kind. Values below 8 us have a
+ * bucket each; above, every power of two splits into 8 buckets, so a bucket
+ * is at most 12.5 % wide and its midpoint within 6.25 % of any value in it.
+ */
+enum cb_hist_kind {
+	CB_HIST_CONNECT = 0,        /* client SYN -> backend SYN-ACK */
+	CB_HIST_TTFB = 1,           /* first request byte -> first response byte */
+	CB_HISTS = 2,
+};
+
+#define CB_HIST_SUB      8
+#define CB_HIST_MAX_MSB  30         /* 2^31 us (36 min) and above share the last bucket */
+#define CB_HIST_BUCKETS  ((CB_HIST_MAX_MSB - 2) * CB_HIST_SUB + CB_HIST_SUB)
+
+struct cb_hist {
+	__u64 count;
+	__u64 sum_us;
+	__u64 bucket[CB_HIST_BUCKETS];
+};
+
+/* Shared by the datapath and user space: the two must agree on every edge. */
+static inline __u32 cb_hist_bucket(__u64 us)
+{
+	__u32 msb = 0;
+	__u64 v = us;
+
+	if (us < CB_HIST_SUB)
+		return (__u32)us;
+	/* Most significant bit by halving: no loop, no clz (BPF has none). */
+	if (v >> 32) { v >>= 32; msb += 32; }
+	if (v >> 16) { v >>= 16; msb += 16; }
+	if (v >> 8) { v >>= 8; msb += 8; }
+	if (v >> 4) { v >>= 4; msb += 4; }
+	if (v >> 2) { v >>= 2; msb += 2; }
+	if (v >> 1) { msb += 1; }
+	if (msb > CB_HIST_MAX_MSB)
+		return CB_HIST_BUCKETS - 1;
+	return (msb - 2) * CB_HIST_SUB + (__u32)((us >> (msb - 3)) & (CB_HIST_SUB - 1));
+}
 
 /* cb_global: per-CPU, index enum cb_global_counter. */
 enum cb_global_counter {

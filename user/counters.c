@@ -37,6 +37,9 @@ int cb_stats_read(const struct cb_maps *m, uint32_t svc_id, unsigned int track,
 		out->resets_from_backend += per[c].resets_from_backend;
 		out->resets_from_client += per[c].resets_from_client;
 		out->drops += per[c].drops;
+		for (int k = 0; k < 4; k++)
+			out->http[k] += per[c].http[k];
+		out->connect_failures += per[c].connect_failures;
 	}
 	free(per);
 	return 0;
@@ -62,6 +65,37 @@ int cb_global_read(const struct cb_maps *m, uint64_t out[CB_G_MAX])
 		}
 		for (int c = 0; c < ncpu; c++)
 			out[i] += per[c];
+	}
+	free(per);
+	return 0;
+}
+
+int cb_hist_read(const struct cb_maps *m, uint32_t svc_id, unsigned int track, unsigned int kind,
+		 struct cb_hist *out)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	uint32_t key = (svc_id * CB_TRACKS + track) * CB_HISTS + kind;
+	struct cb_hist *per;
+
+	if (ncpu < 0)
+		return ncpu;
+	if (track >= CB_TRACKS || kind >= CB_HISTS)
+		return -EINVAL;
+	per = calloc((size_t)ncpu, sizeof(*per));
+	if (!per)
+		return -ENOMEM;
+	memset(out, 0, sizeof(*out));
+	if (bpf_map_lookup_elem(m->hist, &key, per)) {
+		int err = -errno;
+
+		free(per);
+		return err;
+	}
+	for (int c = 0; c < ncpu; c++) {
+		out->count += per[c].count;
+		out->sum_us += per[c].sum_us;
+		for (int b = 0; b < CB_HIST_BUCKETS; b++)
+			out->bucket[b] += per[c].bucket[b];
 	}
 	free(per);
 	return 0;

@@ -92,6 +92,15 @@ static int percpu_zero(int fd, uint32_t idx, size_t value_size)
 	return err;
 }
 
+static void hists_del(const struct cb_maps *m, uint32_t id)
+{
+	for (uint32_t k = 0; k < CB_TRACKS * CB_HISTS; k++) {
+		uint32_t key = id * CB_TRACKS * CB_HISTS + k;
+
+		bpf_map_delete_elem(m->hist, &key);
+	}
+}
+
 int cb_svc_add(const struct cb_maps *m, const struct cb_svc_key *k, uint8_t affinity,
 	       uint32_t maglev_m, uint32_t *id_out)
 {
@@ -125,18 +134,29 @@ int cb_svc_add(const struct cb_maps *m, const struct cb_svc_key *k, uint8_t affi
 	if (id == CB_MAX_SERVICES)
 		return -ENOSPC;
 
-	/* A reused id must not inherit the counters of the service it belonged to. */
+	/*
+	 * A reused id must not inherit the counters of the service it belonged to;
+	 * the histograms exist only while their service does.
+	 */
 	for (unsigned int t = 0; t < CB_TRACKS; t++) {
 		err = percpu_zero(m->stats, id * CB_TRACKS + t, sizeof(struct cb_track_stats));
-		if (err)
+		for (unsigned int k = 0; !err && k < CB_HISTS; k++)
+			err = percpu_zero(m->hist, (id * CB_TRACKS + t) * CB_HISTS + k,
+					  sizeof(struct cb_hist));
+		if (err) {
+			hists_del(m, id);
 			return err;
+		}
 	}
 	memset(&svc, 0, sizeof(svc));
 	svc.id = id;
 	svc.affinity = affinity;
 	svc.m[0] = svc.m[1] = maglev_m;
-	if (bpf_map_update_elem(m->services, k, &svc, BPF_NOEXIST))
-		return -errno;
+	if (bpf_map_update_elem(m->services, k, &svc, BPF_NOEXIST)) {
+		err = -errno;
+		hists_del(m, id);
+		return err;
+	}
 	if (id_out)
 		*id_out = id;
 	return 0;
@@ -187,6 +207,7 @@ int cb_svc_del(const struct cb_maps *m, const struct cb_svc_key *k)
 		bpf_map_delete_elem(m->members, &mk);
 	}
 	cb_overrides_purge(m, svc.id);
+	hists_del(m, svc.id);
 	free(mem);
 	return 0;
 }

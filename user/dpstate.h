@@ -13,7 +13,8 @@
 #include "canary_bpf.h"
 
 struct cb_maps {
-	int meta, names, services, members, backends, maglev, ct, rev, ovr4, ovr6, stats, global, tx_ports;
+	int meta, names, services, members, backends, maglev, ct, rev, ovr4, ovr6, stats, hist, global;
+	int tx_ports;
 };
 
 /* An address of either family: what the parsers produce and the maps store. */
@@ -51,6 +52,9 @@ int cb_override_del(const struct cb_maps *m, const struct cb_svc_key *k,
 int cb_stats_read(const struct cb_maps *m, uint32_t svc_id, unsigned int track,
 		  struct cb_track_stats *out);
 int cb_global_read(const struct cb_maps *m, uint64_t out[CB_G_MAX]);
+/* Sum of the per-CPU latency histogram of one track (enum cb_hist_kind). */
+int cb_hist_read(const struct cb_maps *m, uint32_t svc_id, unsigned int track, unsigned int kind,
+		 struct cb_hist *out);
 
 /* Service names (cb_names). cb_names_list returns them sorted; free(*names). */
 int cb_name_get(const struct cb_maps *m, const char *name, struct cb_svc_key *out);

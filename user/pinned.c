@@ -32,6 +32,7 @@ static const struct {
 	{ "cb_ovr4", offsetof(struct cb_maps, ovr4) },
 	{ "cb_ovr6", offsetof(struct cb_maps, ovr6) },
 	{ "cb_stats", offsetof(struct cb_maps, stats) },
+	{ "cb_hist", offsetof(struct cb_maps, hist) },
 	{ "cb_global", offsetof(struct cb_maps, global) },
 	{ "cb_tx_ports", offsetof(struct cb_maps, tx_ports) },
 };

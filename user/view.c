@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 #include "view.h"
+#include "hist.h"
 
 #include <errno.h>
 #include <langinfo.h>
@@ -32,6 +33,9 @@ int view_load(const struct cb_state *st, const char *name, struct svc_view *v)
 		if ((e = cb_track_get(&st->maps, &v->key, t, v->be[t], &v->nbe[t])) ||
 		    (e = cb_stats_read(&st->maps, v->svc.id, t, &v->st[t])))
 			return e;
+		for (unsigned int k = 0; k < CB_HISTS; k++)
+			if ((e = cb_hist_read(&st->maps, v->svc.id, t, k, &v->hist[t][k])))
+				return e;
 	}
 	return cb_overrides_list(&st->maps, v->svc.id, v->key.family, &v->ovr, &v->novr);
 }
@@ -152,11 +156,33 @@ struct json_object *view_json_stats(const struct svc_view *v)
 		json_object_object_add(tr, "resets_from_client",
 				       json_object_new_uint64(s->resets_from_client));
 		json_object_object_add(tr, "drops", json_object_new_uint64(s->drops));
+		for (int c = 0; c < 4; c++) {
+			char key[16];
+
+			snprintf(key, sizeof(key), "http_%dxx", c + 2);
+			json_object_object_add(tr, key, json_object_new_uint64(s->http[c]));
+		}
+		json_object_object_add(tr, "connect_failures", json_object_new_uint64(s->connect_failures));
+		static const struct { const char *name; unsigned int kind; double q; } pct[] = {
+			{ "connect_p50_us", CB_HIST_CONNECT, 0.50 }, { "connect_p95_us", CB_HIST_CONNECT, 0.95 },
+			{ "connect_p99_us", CB_HIST_CONNECT, 0.99 }, { "ttfb_p50_us", CB_HIST_TTFB, 0.50 },
+			{ "ttfb_p95_us", CB_HIST_TTFB, 0.95 }, { "ttfb_p99_us", CB_HIST_TTFB, 0.99 },
+		};
+		for (size_t i = 0; i < sizeof(pct) / sizeof(pct[0]); i++)
+			json_object_object_add(tr, pct[i].name, json_object_new_uint64(
+				cb_hist_percentile(&v->hist[t][pct[i].kind], pct[i].q)));
 		json_object_object_add(tr, "backends", json_backends(v, t));
 		json_object_object_add(tracks, cb_track_name(t), tr);
 	}
 	json_object_object_add(o, "tracks", tracks);
 	return o;
+}
+
+double view_error_ratio(const struct cb_track_stats *s)
+{
+	uint64_t all = s->http[0] + s->http[1] + s->http[2] + s->http[3];
+
+	return all ? (double)s->http[3] / (double)all : 0;
 }
 
 void table_row(struct table *t, ...)

@@ -15,6 +15,7 @@ struct svc_view {
 	struct cb_override *ovr;         /* malloc'd */
 	size_t novr;
 	struct cb_track_stats st[CB_TRACKS];
+	struct cb_hist hist[CB_TRACKS][CB_HISTS];
 };
 
 /* Load everything about the service called name; 0 or -errno. */
@@ -22,6 +23,9 @@ int view_load(const struct cb_state *st, const char *name, struct svc_view *v);
 /* All services, sorted by name; view_free() them. Prints its own error; returns an exit code. */
 int view_load_all(const struct cb_state *st, const char *only, struct svc_view **views, size_t *n);
 void view_free(struct svc_view *v, size_t n);
+
+/* 5xx share of the HTTP responses counted, 0 when there were none. */
+double view_error_ratio(const struct cb_track_stats *s);
 
 /* "10.96.0.10:80/tcp" */
 void view_service_addr(const struct svc_view *v, char *buf, size_t len);

@@ -28,6 +28,7 @@ static void maps_from_skel(struct lab *l)
 		.ovr4 = bpf_map__fd(s->maps.cb_ovr4),
 		.ovr6 = bpf_map__fd(s->maps.cb_ovr6),
 		.stats = bpf_map__fd(s->maps.cb_stats),
+		.hist = bpf_map__fd(s->maps.cb_hist),
 		.global = bpf_map__fd(s->maps.cb_global),
 		.tx_ports = bpf_map__fd(s->maps.cb_tx_ports),
 	};

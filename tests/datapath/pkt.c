@@ -62,6 +62,7 @@ size_t pkt_build(uint8_t *buf, const struct pkt_spec *s)
 	size_t off = 12, l3, l4, l4len, hl;
 	uint8_t *ip;
 	int proto = s->proto ? s->proto : IPPROTO_TCP;
+	size_t payload = s->text ? (s->text_len ? s->text_len : strlen(s->text)) : s->payload;
 
 	memset(buf, 0, PKT_MAX);
 	memcpy(buf, dmac, 6);
@@ -79,7 +80,7 @@ size_t pkt_build(uint8_t *buf, const struct pkt_spec *s)
 	case IPPROTO_UDP: l4len = 8; break;
 	default: l4len = 8; break;           /* ICMP echo header */
 	}
-	l4len += s->payload;
+	l4len += payload;
 
 	if (s->family == 4) {
 		union cb_addr sa = pkt_addr(4, s->src), da = pkt_addr(4, s->dst);
@@ -137,8 +138,8 @@ size_t pkt_build(uint8_t *buf, const struct pkt_spec *s)
 
 	uint8_t *t = buf + l4;
 
-	for (size_t i = 0; i < s->payload; i++)
-		t[l4len - s->payload + i] = (uint8_t)('a' + i % 26);
+	for (size_t i = 0; i < payload; i++)
+		t[l4len - payload + i] = s->text ? (uint8_t)s->text[i] : (uint8_t)('a' + i % 26);
 	if (proto == IPPROTO_TCP) {
 		put16(t, s->sport);
 		put16(t + 2, s->dport);

@@ -16,6 +16,8 @@ struct pkt_spec {
 	uint16_t sport, dport;
 	uint8_t tcp_flags;       /* default SYN when 0 and proto TCP */
 	size_t payload;
+	const char *text;        /* payload bytes (overrides payload when set) */
+	size_t text_len;         /* 0: strlen(text) */
 	int vlans;               /* 0..2 802.1Q tags */
 	int ip_opts;             /* IPv4 option bytes, multiple of 4, <= 40 */
 	uint8_t ext[4];          /* IPv6 extension headers, in order */

@@ -63,6 +63,12 @@ const char *client_addr(int family, uint32_t i, char *buf);
 	X(test_spec7_zero_length_payloads) \
 	X(test_spec7_deep_l4_header_passes_untouched)
 
+#define TESTS_SIGNALS(X) \
+	X(test_signal_http_status_classes) \
+	X(test_signal_status_never_wrong) \
+	X(test_signal_connect_latency_and_ttfb) \
+	X(test_signal_connect_failures)
+
 #define TESTS_FORWARD(X) \
 	X(test_forward_fib_redirect) \
 	X(test_forward_stack_fallback)
@@ -71,6 +77,7 @@ const char *client_addr(int family, uint32_t i, char *buf);
 TESTS_BASIC(DECLARE_TEST)
 TESTS_SPLIT(DECLARE_TEST)
 TESTS_MALFORMED(DECLARE_TEST)
+TESTS_SIGNALS(DECLARE_TEST)
 TESTS_FORWARD(DECLARE_TEST)
 
 /* Namespace plumbing for the forwarding tests (the binary runs in its own netns). */

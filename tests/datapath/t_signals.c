@@ -1,0 +1,217 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* Health signals in the datapath: HTTP status classes, connect latency, TTFB, failed connects. */
+#include <arpa/inet.h>
+#include <bpf/bpf.h>
+#include <netinet/in.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "hist.h"
+#include "tests.h"
+
+#define CLIENT "10.9.0.1"
+
+/* One TCP connection through XDP (requests) and tc egress (replies). */
+struct conn {
+	struct lab *l;
+	uint16_t sport;
+	char backend[64];
+	uint16_t bport;
+};
+
+static void conn_open(struct conn *c, struct lab *l, uint16_t sport)
+{
+	struct run_out o;
+
+	c->l = l;
+	c->sport = sport;
+	send_track(l, HOOK_XDP, 4, IPPROTO_TCP, CLIENT, sport, 0x02, &o);   /* SYN */
+	inet_ntop(AF_INET, o.v.daddr.b, c->backend, sizeof(c->backend));
+	c->bport = o.v.dport;
+}
+
+static void client_says(struct conn *c, uint8_t flags, const char *text)
+{
+	struct pkt_spec p = client_pkt(4, IPPROTO_TCP, CLIENT, c->sport, flags);
+	struct run_out o;
+
+	p.text = text;
+	run_spec(c->l, HOOK_XDP, &p, &o);
+	assert_int_equal(o.verdict, V_PASS);
+}
+
+static void backend_says(struct conn *c, uint8_t flags, const char *text, size_t len)
+{
+	struct pkt_spec p = {
+		.family = 4, .proto = IPPROTO_TCP, .src = c->backend, .dst = CLIENT,
+		.sport = c->bport, .dport = c->sport, .tcp_flags = flags, .text = text, .text_len = len,
+	};
+	struct run_out o;
+
+	run_spec(c->l, HOOK_TC_OUT, &p, &o);
+	assert_int_equal(o.verdict, V_PASS);
+	assert_int_equal(o.csum, 0);
+	assert_int_equal(o.v.sport, 80);
+}
+
+static void established(struct conn *c, struct lab *l, uint16_t sport)
+{
+	conn_open(c, l, sport);
+	backend_says(c, 0x12, NULL, 0);   /* SYN-ACK */
+	client_says(c, 0x10, NULL);       /* ACK */
+}
+
+/* One request, one response: the response's first segment is text. */
+static void exchange(struct conn *c, const char *response, size_t len)
+{
+	client_says(c, 0x18, "GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+	backend_says(c, 0x18, response, len);
+}
+
+static uint64_t http(struct lab *l, struct svc *s, int cls)
+{
+	return track_stats(l, s, CB_TRACK_STABLE).http[cls];
+}
+
+void test_signal_http_status_classes(void **state)
+{
+	struct lab *l = *state;
+	static const char *const ok[] = {
+		"HTTP/1.1 200 OK\r\n", "HTTP/1.0 204 No Content\r\n", "HTTP/1.1 301 Moved\r\n",
+		"HTTP/1.1 404 Not Found\r\n", "HTTP/1.1 500 Internal\r\n", "HTTP/1.1 503 Busy\r\n",
+	};
+	static const int cls[] = { 0, 0, 1, 2, 3, 3 };
+	uint64_t want[4] = { 0 };
+	struct svc s;
+	struct conn c;
+
+	std_service(l, &s, 4, IPPROTO_TCP, CB_AFFINITY_CONNECTION);
+	established(&c, l, 1000);
+	/* a keep-alive connection: every response counts once */
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		exchange(&c, ok[i], 0);
+		want[cls[i]]++;
+		for (int k = 0; k < 4; k++)
+			assert_int_equal(http(l, &s, k), want[k]);
+	}
+	/* the rest of a response is not another response */
+	backend_says(&c, 0x18, "HTTP/1.1 500 in the body\r\n", 0);
+	assert_int_equal(http(l, &s, 3), want[3]);
+	assert_int_equal(track_stats(l, &s, CB_TRACK_CANARY).http[0], 0);
+}
+
+void test_signal_status_never_wrong(void **state)
+{
+	struct lab *l = *state;
+	static const struct { const char *text; size_t len; } junk[] = {
+		{ "HTTP/1.1 5", 0 },                    /* truncated: the rest comes later */
+		{ "http/1.1 200 OK\r\n", 0 },           /* lowercase */
+		{ "HTTP/2 200\r\n\r\n", 0 },            /* not HTTP/1.x */
+		{ "HTTP/1.1 099 Odd\r\n", 0 },          /* not a class we count */
+		{ "HTTP/1.1 2x0 OK\r\n", 0 },           /* garbage */
+		{ "\x00\x00\x12\x04\x00\x00\x00\x00\x00\x00\x03\x00\x00\x00\x64", 15 },  /* HTTP/2 SETTINGS */
+		{ "\x16\x03\x03\x00\x7a\x02\x00\x00\x76\x03\x03\x5b\x5b", 13 },          /* TLS ServerHello */
+	};
+	struct svc s;
+	struct conn c;
+
+	std_service(l, &s, 4, IPPROTO_TCP, CB_AFFINITY_CONNECTION);
+	established(&c, l, 2000);
+	for (size_t i = 0; i < sizeof(junk) / sizeof(junk[0]); i++) {
+		exchange(&c, junk[i].text, junk[i].len);
+		/* the segment after a split status line must not be read as one either */
+		backend_says(&c, 0x18, "03 Service Unavailable\r\n", 0);
+	}
+	for (int k = 0; k < 4; k++)
+		assert_int_equal(http(l, &s, k), 0);
+	/* empty ACKs neither count nor end the wait for the response */
+	client_says(&c, 0x18, "GET /x HTTP/1.1\r\n\r\n");
+	backend_says(&c, 0x10, NULL, 0);
+	backend_says(&c, 0x10, NULL, 0);
+	backend_says(&c, 0x18, "HTTP/1.1 404 Not Found\r\n", 0);
+	assert_int_equal(http(l, &s, 2), 1);
+	/* the TTFB histogram saw one sample per response (junk included), never an ACK */
+	struct cb_hist h;
+
+	assert_int_equal(cb_hist_read(&l->maps, s.id, CB_TRACK_STABLE, CB_HIST_TTFB, &h), 0);
+	assert_int_equal(h.count, sizeof(junk) / sizeof(junk[0]) + 1);
+}
+
+/* Move a connection's signal clocks back by ns (syn_ts and req_ts). */
+static void rev_age(struct conn *c, uint64_t ns)
+{
+	struct cb_ct_key k = { 0 };
+	struct cb_rev_entry e;
+
+	k.saddr = pkt_addr(4, c->backend);
+	k.daddr = pkt_addr(4, CLIENT);
+	k.sport = htons(c->bport);
+	k.dport = htons(c->sport);
+	k.proto = IPPROTO_TCP;
+	k.family = CB_AF_INET;
+	assert_int_equal(bpf_map_lookup_elem(c->l->maps.rev, &k, &e), 0);
+	if (e.syn_ts)
+		e.syn_ts -= ns;
+	if (e.req_ts)
+		e.req_ts -= ns;
+	assert_int_equal(bpf_map_update_elem(c->l->maps.rev, &k, &e, BPF_EXIST), 0);
+}
+
+void test_signal_connect_latency_and_ttfb(void **state)
+{
+	struct lab *l = *state;
+	struct svc s;
+	struct conn c;
+	struct cb_hist h;
+
+	std_service(l, &s, 4, IPPROTO_TCP, CB_AFFINITY_CONNECTION);
+	conn_open(&c, l, 3000);
+	rev_age(&c, 2500 * 1000ULL);                 /* the SYN-ACK comes 2.5 ms after the SYN */
+	backend_says(&c, 0x12, NULL, 0);
+	backend_says(&c, 0x12, NULL, 0);             /* a retransmitted SYN-ACK is not a sample */
+	client_says(&c, 0x10, NULL);
+	assert_int_equal(cb_hist_read(&l->maps, s.id, CB_TRACK_STABLE, CB_HIST_CONNECT, &h), 0);
+	assert_int_equal(h.count, 1);
+	/* a bucket midpoint is within 6.25 % of the value; the test itself adds microseconds */
+	assert_in_range(cb_hist_percentile(&h, 0.5), 2500 * 0.93, 2500 * 1.07 + 500);
+	client_says(&c, 0x18, "GET / HTTP/1.1\r\n\r\n");
+	client_says(&c, 0x18, "more of the same request");   /* the clock started at the first byte */
+	rev_age(&c, 40 * 1000000ULL);                         /* 40 ms to the first response byte */
+	backend_says(&c, 0x18, "HTTP/1.1 200 OK\r\n", 0);
+	assert_int_equal(cb_hist_read(&l->maps, s.id, CB_TRACK_STABLE, CB_HIST_TTFB, &h), 0);
+	assert_int_equal(h.count, 1);
+	assert_in_range(cb_hist_percentile(&h, 0.99), 40000 * 0.93, 40000 * 1.07 + 500);
+	assert_int_equal(cb_hist_read(&l->maps, s.id, CB_TRACK_CANARY, CB_HIST_TTFB, &h), 0);
+	assert_int_equal(h.count, 0);
+}
+
+void test_signal_connect_failures(void **state)
+{
+	struct lab *l = *state;
+	struct svc s;
+	struct conn c;
+
+	std_service(l, &s, 4, IPPROTO_TCP, CB_AFFINITY_CONNECTION);
+	weight_set(l, &s, CB_WEIGHT_MAX);
+	/* refused: the backend answers the SYN with RST */
+	conn_open(&c, l, 4000);
+	backend_says(&c, 0x14, NULL, 0);
+	assert_int_equal(track_stats(l, &s, CB_TRACK_CANARY).connect_failures, 1);
+	assert_int_equal(track_stats(l, &s, CB_TRACK_CANARY).resets_from_backend, 1);
+	/* unanswered: the client retransmits its SYN after the timeout, counted once */
+	conn_open(&c, l, 4001);
+	client_says(&c, 0x02, NULL);                  /* early retransmit: not yet */
+	assert_int_equal(track_stats(l, &s, CB_TRACK_CANARY).connect_failures, 1);
+	rev_age(&c, CB_SYN_TIMEOUT_NS);
+	client_says(&c, 0x02, NULL);
+	client_says(&c, 0x02, NULL);
+	assert_int_equal(track_stats(l, &s, CB_TRACK_CANARY).connect_failures, 2);
+	/* a late RST to the same connect is not a second failure */
+	backend_says(&c, 0x14, NULL, 0);
+	assert_int_equal(track_stats(l, &s, CB_TRACK_CANARY).connect_failures, 2);
+	/* a normal connect and an RST later in its life are no failure */
+	established(&c, l, 4002);
+	backend_says(&c, 0x14, NULL, 0);
+	assert_int_equal(track_stats(l, &s, CB_TRACK_CANARY).connect_failures, 2);
+	assert_int_equal(track_stats(l, &s, CB_TRACK_STABLE).connect_failures, 0);
+}
