@@ -160,8 +160,9 @@ static void render(const struct svc_view *v, const struct svc_view *prev, double
 		fmt_pcts(&lat[tr][CB_HIST_CONNECT], c[tr][6], sizeof(c[tr][6]));
 		fmt_pcts(&lat[tr][CB_HIST_TTFB], c[tr][7], sizeof(c[tr][7]));
 	}
-	paint(c[1][5], light_ratio(view_error_ratio(&win[1]), view_error_ratio(&win[0])),
-	      color);
+	if (win[1].http[0] + win[1].http[1] + win[1].http[2] + win[1].http[3])
+		paint(c[1][5], light_ratio(view_error_ratio(&win[1]), view_error_ratio(&win[0])),
+		      color);
 	paint(c[1][6], light_latency(&lat[1][CB_HIST_CONNECT], &lat[0][CB_HIST_CONNECT]),
 	      color);
 	paint(c[1][7], light_latency(&lat[1][CB_HIST_TTFB], &lat[0][CB_HIST_TTFB]),
