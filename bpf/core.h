@@ -70,6 +70,8 @@ static __always_inline void cb_rev_put(const struct cb_pkt *p, const struct cb_c
 
 static __always_inline void cb_ct_flags_from_client(struct cb_ct_entry *ct, __u8 tcp_flags)
 {
+	if ((tcp_flags & (CB_TCP_ACK | CB_TCP_SYN | CB_TCP_RST)) == CB_TCP_ACK)
+		ct->flags |= CB_CT_F_ACKED;
 	if (tcp_flags & CB_TCP_RST)
 		ct->flags |= CB_CT_F_RST;
 	if (tcp_flags & CB_TCP_FIN)
@@ -107,8 +109,16 @@ static __always_inline int cb_service_in(const struct cb_ctx *c, struct cb_pkt *
 	ct = bpf_map_lookup_elem(&cb_ct, &key);
 	/* After the lookup: another CPU may have just refreshed last_seen. */
 	now = bpf_ktime_get_ns();
+	/*
+	 * A SYN on a closed entry is a new connection if the old one had
+	 * completed its handshake (port reuse). If it never had, this is the
+	 * same connect tried again (e.g. the client reset a stale peer's reply):
+	 * it keeps its backend and counts once.
+	 */
 	if (ct && ct->svc_id == svc->id && !cb_ct_expired(ct, p->proto, now) &&
-	    !(is_syn && cb_ct_closing(ct))) {
+	    !(is_syn && cb_ct_closing(ct) && (ct->flags & CB_CT_F_ACKED))) {
+		if (is_syn)
+			ct->flags = 0;
 		be = bpf_map_lookup_elem(&cb_backends, &ct->backend_id);
 		if (be && be->svc_id == svc->id && be->port == ct->bport &&
 		    cb_addr_eq(&be->addr, &ct->baddr)) {

@@ -145,6 +145,7 @@ struct cb_ct_entry {
 #define CB_CT_F_FIN_CLIENT   0x1
 #define CB_CT_F_FIN_BACKEND  0x2
 #define CB_CT_F_RST          0x4
+#define CB_CT_F_ACKED        0x8   /* the client acknowledged: the handshake completed */
 
 /*
  * cb_rev: reply 5-tuple (backend -> client) -> what to restore, and the

@@ -23,7 +23,13 @@
 # host's bpffs at /sys/fs/bpf and with it the pinned state.
 #
 # Environment for `up`: LAB_CANARY_STATUS (default 200), the HTTP status the
-# canary's nginx answers with, so that a demo can make the canary fail.
+# canary's nginx answers with, so that a demo can make the canary fail. Any
+# status nginx can send with the body "c1" works: 200..599 except 204, 304,
+# the redirects (301 302 303 307 308, whose `return` argument is a URL) and
+# 444 (nginx closes the connection instead).
+#
+# The tests may run more servers in the backend namespaces (tests/e2e/slowsrv
+# on other ports); `down` ends every process left in a lab namespace.
 set -u
 
 VIP4=10.96.0.10
@@ -121,18 +127,18 @@ EOF
 }
 
 # Ask a backend from the node, over the lab's own links: one HTTP request
-# with bash's /dev/tcp, bounded by `timeout`. Prints the response.
+# with bash's /dev/tcp, bounded by `timeout`. Prints the response, CRs removed.
 probe() {
 	local node=$1 addr=$2
 	# shellcheck disable=SC2016 # expanded by the inner bash
 	ip netns exec "$node" timeout 1 bash -c '
 		exec 3<>"/dev/tcp/$1/$2" || exit 1
 		printf "GET / HTTP/1.0\r\nHost: lab\r\n\r\n" >&3
-		cat <&3' probe "$addr" "$BACKEND_PORT" 2>/dev/null
+		cat <&3' probe "$addr" "$BACKEND_PORT" 2>/dev/null | tr -d '\r'
 }
 
 start_backend() {
-	local n=$1 name=$2 idx=$3 status=$4 dir=/tmp/$1-lab/$2 a
+	local n=$1 name=$2 idx=$3 status=$4 dir=/tmp/$1-lab/$2 a out
 	run mkdir -p "$dir/tmp" || return 1
 	nginx_conf "$dir" "$name" "$idx" "$status" >"$dir/nginx.conf" || return 1
 	# -e: the error log nginx uses before it has read its configuration.
@@ -140,17 +146,23 @@ start_backend() {
 		-e "$dir/error.log" || return 1
 	for a in "10.20.$idx.2" "fd20:$idx::2"; do
 		for _ in $(seq 1 40); do
-			probe "$n-node" "$a" | tr -d '\r' | grep -qx "$name" && continue 2
+			# The status line must say STATUS and the body name the backend.
+			out=$(probe "$n-node" "$a")
+			[[ $out == "HTTP/1.1 $status "* ]] && grep -qx "$name" <<<"$out" && continue 2
 			sleep 0.1
 		done
-		echo "lab: nginx of $name does not answer on $a:$BACKEND_PORT" >&2
+		echo "lab: nginx of $name does not answer $status on $a:$BACKEND_PORT${out:+: ${out%%$'\n'*}}" >&2
 		return 1
 	done
 }
 
 up() {
 	local n=$1 ns i b status=${LAB_CANARY_STATUS:-200}
-	[[ $status =~ ^[1-5][0-9][0-9]$ ]] || die "LAB_CANARY_STATUS '$status' is not an HTTP status"
+	[[ $status =~ ^[2-5][0-9][0-9]$ ]] || die "LAB_CANARY_STATUS '$status' is not an HTTP status 200..599"
+	case $status in
+	204 | 304 | 301 | 302 | 303 | 307 | 308 | 444)
+		die "LAB_CANARY_STATUS $status: nginx cannot answer it with a body naming the backend" ;;
+	esac
 	for ns in $(namespaces "$n"); do
 		! ns_exists "$ns" || die "namespace $ns exists: run '$0 down $n' first"
 	done

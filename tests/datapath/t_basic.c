@@ -479,9 +479,34 @@ void test_ct_syn_after_close_is_new_connection(void **state)
 	send_track(l, HOOK_XDP, 4, IPPROTO_TCP, "10.9.0.1", 1000, 0x02, &o);
 	send_track(l, HOOK_XDP, 4, IPPROTO_TCP, "10.9.0.1", 1000, 0x02, &o);   /* retransmit */
 	assert_int_equal(track_stats(l, &s, 0).connections, 1);
+	send_track(l, HOOK_XDP, 4, IPPROTO_TCP, "10.9.0.1", 1000, 0x10, &o);   /* handshake done */
 	send_track(l, HOOK_XDP, 4, IPPROTO_TCP, "10.9.0.1", 1000, 0x04, &o);
 	send_track(l, HOOK_XDP, 4, IPPROTO_TCP, "10.9.0.1", 1000, 0x02, &o);   /* port reuse */
 	assert_int_equal(track_stats(l, &s, 0).connections, 2);
+}
+
+/*
+ * A connect that never completed and is tried again on the same port (the
+ * backend's stale TIME-WAIT socket answered with an ACK, the client reset
+ * it and resent its SYN) is one connection on one backend.
+ */
+void test_ct_retried_connect_counts_once(void **state)
+{
+	struct lab *l = *state;
+	struct svc s;
+	struct run_out o;
+	union cb_addr first;
+
+	std_service(l, &s, 4, IPPROTO_TCP, CB_AFFINITY_CONNECTION);
+	weight_set(l, &s, 5000);
+	for (uint16_t port = 1000; port < 1100; port++) {
+		send_track(l, HOOK_XDP, 4, IPPROTO_TCP, "10.9.0.1", port, 0x02, &o);
+		first = o.v.daddr;
+		send_track(l, HOOK_XDP, 4, IPPROTO_TCP, "10.9.0.1", port, 0x04, &o);
+		send_track(l, HOOK_XDP, 4, IPPROTO_TCP, "10.9.0.1", port, 0x02, &o);
+		assert_true(pkt_addr_eq(&o.v.daddr, &first));
+	}
+	assert_int_equal(track_stats(l, &s, 0).connections + track_stats(l, &s, 1).connections, 100);
 }
 
 struct flipper {

@@ -39,6 +39,7 @@ const char *client_addr(int family, uint32_t i, char *buf);
 	X(test_ct_tcp_fin_rst_shorten_life) \
 	X(test_ct_udp_idle_expiry) \
 	X(test_ct_syn_after_close_is_new_connection) \
+	X(test_ct_retried_connect_counts_once) \
 	X(test_spec9_updates_are_atomic_for_packets) \
 	X(test_state_rejects_bad_requests_changing_nothing) \
 	X(test_state_refuses_other_layout_version) \

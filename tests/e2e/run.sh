@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # End-to-end tests: the real CLI drives the real datapath in a namespace lab
 # (scripts/lab.sh) with real TCP clients (tests/e2e/cbclient.c) and real nginx
-# backends. Run as root from the repository root after `make`:
+# backends (and tests/e2e/slowsrv.c where a test needs a backend that is slow
+# or fails). Run as root from the repository root after `make`:
 #
 #   tests/e2e/run.sh               every test, in order
 #   tests/e2e/run.sh test_a ...    only these
@@ -18,9 +19,10 @@ set -u
 cd "$(dirname "$0")/../.." || exit 1
 CB=$PWD/build/canary-bpf
 CLIENT=$PWD/build/tests/cbclient
+SLOWSRV=$PWD/build/tests/slowsrv
 LAB=cbt$$
 PIN=/sys/fs/bpf/cbt-$$
-SERVICES=(web web6)  # every name a test may create; teardown deletes leftovers
+SERVICES=(web web6 sig)  # every name a test may create; teardown deletes leftovers
 
 # ---------------------------------------------------------------- plumbing
 
@@ -150,6 +152,47 @@ bg_client() {
 	timeout 300 ip netns exec "$ns" "$CLIENT" "$@" >"$file" &
 	BG_PID=$!
 	on_exit "kill $BG_PID 2>/dev/null"
+}
+
+# slowsrv NS ADDR PORT DELAY_MS NAME [STATUS]: tests/e2e/slowsrv in backend
+# namespace NS until the test ends (then killed by its PID), answering every
+# request DELAY_MS after it arrived with STATUS (200) and the body NAME.
+# Returns once it answers, asked from inside NS: the probe never crosses the
+# node, so no counter of canary-bpf sees it.
+slowsrv() {
+	local ns=$1 addr=$2 port=$3 delay=$4 name=$5 status=${6:-200} pid out
+	# `ip netns exec` execs the server: $! is the server's PID.
+	ip netns exec "$ns" "$SLOWSRV" --addr "$addr" --port "$port" --delay-ms "$delay" \
+		--name "$name" --status "$status" >>"$WORK/slowsrv.log" 2>&1 &
+	pid=$!
+	on_exit "kill $pid 2>/dev/null; wait $pid 2>/dev/null"
+	for _ in $(seq 1 50); do
+		out=$(timeout 10 ip netns exec "$ns" "$CLIENT" count --addr "$addr" --port "$port" -n 1 \
+			--timeout-ms $((delay + 1000)))
+		[ "$(jget "$out" '(d["ok"], list(d["backends"]), list(d["statuses"]))')" = \
+			"1 [\"$name\"] [\"$status\"]" ] && return 0
+		kill -0 "$pid" 2>/dev/null || fail "slowsrv $name on $addr:$port exited: $(tail -n 3 "$WORK/slowsrv.log")"
+		sleep 0.1
+	done
+	fail "slowsrv $name does not answer $status on $addr:$port: $out"
+}
+
+# svc_sig PORT STABLE CANARY PERCENT: service sig on the IPv4 VIP and PORT,
+# one stable and one canary backend (IP:PORT), at weight PERCENT.
+svc_sig() {
+	must service add sig --vip "$LAB_VIP4" --port "$1" --proto tcp
+	must backend add sig stable "$2"
+	must backend add sig canary "$3"
+	must weight set sig "$4"
+}
+
+# track_figs STATS_JSON KEY...: "stable: k=v ...; canary: k=v ..." of the
+# first service in a `-j stats`, for messages (a missing key shows None).
+track_figs() {
+	local json=$1
+	shift
+	jget "$json" "'; '.join(t + ': ' + ' '.join(k + '=' + str(d[0]['tracks'][t].get(k))
+		for k in '$*'.split()) for t in ('stable', 'canary'))"
 }
 
 # sender_csum on|off: TX checksum offload of every client and backend eth0.
@@ -473,7 +516,9 @@ test_top_and_help() {
 	must top web --count 2
 	[ "$(grep -c '^--- ' <<<"$CB_OUT")" = 2 ] || fail "top --count 2: $CB_OUT"
 	[[ $CB_OUT != *$'\033'* ]] || fail "escape sequences without a terminal"
-	grep -q '^  stable' <<<"$CB_OUT" && grep -q '^  canary' <<<"$CB_OUT" || fail "top rows: $CB_OUT"
+	# The tracks side by side: a STABLE and a CANARY column, a row per figure.
+	grep -Eq '^ +STABLE +CANARY *$' <<<"$CB_OUT" && grep -q '^  connections ' <<<"$CB_OUT" &&
+		grep -q '^  http 2xx' <<<"$CB_OUT" || fail "top columns and rows: $CB_OUT"
 	for v in attach detach service backend weight override stats top; do
 		must "$v" --help
 		grep -q '^SYNOPSIS' <<<"$CB_OUT" && grep -q '^EXIT STATUS' <<<"$CB_OUT" ||
@@ -482,10 +527,96 @@ test_top_and_help() {
 	must service del web
 }
 
+# -------------------------------------------------------- health signals
+
+# HTTP status classes per track, counted from the backends' replies: a canary
+# that answers 500 next to a stable that answers 200.
+test_signal_http_5xx() {
+	local ok stable canary figs
+	slowsrv "$LAB_NS_S1" 10.20.1.2 8082 0 s1 200
+	slowsrv "$LAB_NS_C1" 10.20.5.2 8082 0 c1 500
+	attach_all xdp
+	svc_sig 81 10.20.1.2:8082 10.20.5.2:8082 50
+	conns "$LAB_NS_CL" "$LAB_VIP4" 81 400
+	read -r ok stable canary < <(jget "$CL_OUT" \
+		'(d["ok"], d["backends"].get("s1", 0), d["backends"].get("c1", 0))')
+	[ "$ok" = 400 ] && [ "$stable" -gt 0 ] && [ "$canary" -gt 0 ] || fail "400 connections at 50 %: $CL_OUT"
+	[ "$(jget "$CL_OUT" 'd["statuses"]')" = "{\"200\": $stable, \"500\": $canary}" ] ||
+		fail "the client saw other statuses than 200 from s1 and 500 from c1: $CL_OUT"
+	must -j stats sig
+	figs=$(track_figs "$CB_OUT" http_2xx http_3xx http_4xx http_5xx connections)
+	echo "    client: stable $stable (200) canary $canary (500); stats: $figs"
+	# Canary: every response a 5xx, as many as the client got from c1.
+	[ "$(jget "$CB_OUT" '(lambda t: (t["http_5xx"] / max(1, sum(t["http_%dxx" % c] for c in (2, 3, 4, 5))),
+		sum(t["http_%dxx" % c] for c in (2, 3, 4, 5))))(d[0]["tracks"]["canary"])')" = "1.0 $canary" ] ||
+		fail "canary: want 5xx ratio 1.0 over $canary responses; $figs"
+	# Stable: every response a 2xx, as many as the client got from s1.
+	[ "$(jget "$CB_OUT" '(lambda t: (t["http_2xx"], t["http_3xx"] + t["http_4xx"], t["http_5xx"]))(d[0]["tracks"]["stable"])')" = \
+		"$stable 0 0" ] || fail "stable: want http_2xx $stable and no 3xx/4xx/5xx; $figs"
+	must service del sig
+}
+
+# Time to first byte per track: a canary 200 ms slow next to a 5 ms stable.
+test_signal_ttfb() {
+	local ok stable canary figs
+	slowsrv "$LAB_NS_S1" 10.20.1.2 8083 5 s1
+	slowsrv "$LAB_NS_C1" 10.20.5.2 8083 200 c1
+	attach_all xdp
+	svc_sig 82 10.20.1.2:8083 10.20.5.2:8083 50
+	conns "$LAB_NS_CL" "$LAB_VIP4" 82 60
+	read -r ok stable canary < <(jget "$CL_OUT" \
+		'(d["ok"], d["backends"].get("s1", 0), d["backends"].get("c1", 0))')
+	[ "$ok" = 60 ] && [ "$stable" -gt 0 ] && [ "$canary" -gt 0 ] || fail "60 connections at 50 %: $CL_OUT"
+	must -j stats sig
+	figs=$(track_figs "$CB_OUT" ttfb_p50_us ttfb_p95_us ttfb_p99_us connections)
+	echo "    client: stable $stable canary $canary; stats: $figs"
+	# Bucket midpoints may lie up to 6.25 % under the true value: allow 10 %.
+	# The delay is a lower bound of every request's TTFB.
+	[ "$(jget "$CB_OUT" '(lambda c: (c["ttfb_p50_us"] >= 180000, c["ttfb_p99_us"] >= 180000,
+		c["ttfb_p99_us"] < 1000000))(d[0]["tracks"]["canary"])')" = "True True True" ] ||
+		fail "canary (200 ms): want ttfb_p50_us and ttfb_p99_us in 180000..1000000; $figs"
+	[ "$(jget "$CB_OUT" '(lambda s: (s["ttfb_p50_us"] >= 4500, s["ttfb_p99_us"] < 200000))(d[0]["tracks"]["stable"])')" = \
+		"True True" ] || fail "stable (5 ms): want ttfb_p50_us >= 4500 and ttfb_p99_us < 200000; $figs"
+	must service del sig
+}
+
+# Failed connects per track: the canary's port is closed (its kernel answers
+# the SYN with a RST), the stable nginx answer; connect latency is recorded.
+# From client 2: its connections reach the same nginx as web's from client 1
+# (other VIP port, same client port and backend socket), and a backend whose
+# socket of that pair is in TIME-WAIT may answer the next SYN with a
+# challenge ACK, which the client resets before it sends the SYN again. That
+# connection then counts twice in `connections`, which test_counters_match_client
+# must not see.
+test_signal_connect_failures() {
+	local b ok err stable canary figs
+	attach_all xdp
+	must service add sig --vip "$LAB_VIP4" --port 83 --proto tcp
+	for b in $LAB_STABLE4; do must backend add sig stable "$b"; done
+	must backend add sig canary 10.20.5.2:9
+	must weight set sig 30
+	conns "$LAB_NS_CL2" "$LAB_VIP4" 83 300 500
+	read -r ok err stable canary < <(jget "$CL_OUT" '(d["ok"], d["errors"],
+		sum(v for k, v in d["backends"].items() if k.startswith("s")), d["backends"].get("c1", 0))')
+	# Every connection either reached a stable nginx or was refused.
+	[ "$(jget "$CL_OUT" 'd["total"] == d["ok"] + d["errors"]')" = True ] && [ "$err" -gt 0 ] &&
+		[ "$ok" = "$stable" ] && [ "$canary" = 0 ] || fail "300 connections, canary port closed: $CL_OUT"
+	must -j stats sig
+	figs=$(track_figs "$CB_OUT" connect_failures connect_p50_us connect_p95_us connect_p99_us \
+		connections resets_from_backend resets_from_client)
+	echo "    client: stable $stable refused $err; stats: $figs"
+	[ "$(jget "$CB_OUT" 'd[0]["tracks"]["canary"]["connect_failures"]')" = "$err" ] ||
+		fail "canary: want connect_failures $err (the client's refused connects); $figs"
+	[ "$(jget "$CB_OUT" '(lambda s: (s["connect_failures"], s["connect_p50_us"] > 0))(d[0]["tracks"]["stable"])')" = \
+		"0 True" ] || fail "stable: want connect_failures 0 and connect_p50_us > 0; $figs"
+	must service del sig
+}
+
 ALL_TESTS=(test_reverse_nat_and_detach test_split_accuracy test_keepalive_weight_flips
 	test_ipv6_service test_modes_tc_and_generic test_client_affinity test_override_cidr
 	test_backend_removal test_counters_match_client test_bad_inputs_exit_2
-	test_attach_lifecycle_and_pins test_environment_errors test_top_and_help)
+	test_attach_lifecycle_and_pins test_environment_errors test_top_and_help
+	test_signal_http_5xx test_signal_ttfb test_signal_connect_failures)
 
 # ------------------------------------------------------------------ runner
 
@@ -521,11 +652,14 @@ for t in "${TESTS[@]}"; do
 	[[ " ${ALL_TESTS[*]} " == *" $t "* ]] || { echo "e2e: no test '$t'" >&2; exit 2; }
 done
 
-if [ ! -x "$CLIENT" ] || [ tests/e2e/cbclient.c -nt "$CLIENT" ]; then
-	mkdir -p "$(dirname "$CLIENT")" &&
-		cc -std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror tests/e2e/cbclient.c -o "$CLIENT" ||
-		{ echo "e2e: cannot build $CLIENT" >&2; exit 1; }
-fi
+for bin in "$CLIENT" "$SLOWSRV"; do
+	src=tests/e2e/$(basename "$bin").c
+	if [ ! -x "$bin" ] || [ "$src" -nt "$bin" ]; then
+		mkdir -p "$(dirname "$bin")" &&
+			cc -std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror "$src" -o "$bin" ||
+			{ echo "e2e: cannot build $bin" >&2; exit 1; }
+	fi
+done
 mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf ||
 	{ echo "e2e: cannot mount bpffs on /sys/fs/bpf" >&2; exit 1; }
 

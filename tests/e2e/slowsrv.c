@@ -27,11 +27,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
-#define CONNS_MAX 256
+#define CONNS_MAX 1000
 #define IN_MAX 8192
 #define OUT_MAX 512
 #define NAME_MAX_LEN 64
@@ -40,7 +41,7 @@ struct conn {
 	int fd;                 /* -1: free slot */
 	char in[IN_MAX];
 	size_t in_len;
-	long long due;          /* ms when the pending answer is due; -1: none */
+	long long due;          /* when the pending answer is due (ns); -1: none */
 	bool close_after;       /* the pending answer ends the connection */
 	bool peer_done;         /* the client has shut down its side */
 	char out[OUT_MAX];
@@ -51,16 +52,19 @@ static struct conn conns[CONNS_MAX];
 static struct pollfd pfds[CONNS_MAX + 1];
 static int pslot[CONNS_MAX + 1]; /* conns index of pfds[i], -1 for the listener */
 
+static int conns_max = CONNS_MAX; /* lowered to fit RLIMIT_NOFILE */
+static int nconns;
 static long delay_ms;
 static int status = 200;
 static const char *name = "slowsrv";
 
-static long long now_ms(void)
+/* CLOCK_MONOTONIC in ns: a delay is never cut short by rounding. */
+static long long now_ns(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
 static const char *reason(int code)
@@ -86,6 +90,7 @@ static void conn_close(struct conn *c)
 {
 	close(c->fd);
 	c->fd = -1;
+	nconns--;
 }
 
 /* Is header NAME (with its colon, e.g. "Connection:") in HDR, and does its
@@ -167,7 +172,7 @@ static int take_request(struct conn *c)
 		return 0;
 	/* The request line ends the first line: check its version there. */
 	{
-		const char *eol = memchr(c->in, '\r', head);
+		const char *eol = memchr(c->in, '\r', head + 1);
 
 		if (!eol || eol - c->in < 8 || memcmp(eol - 8, "HTTP/1.", 7))
 			return -1;
@@ -177,7 +182,7 @@ static int take_request(struct conn *c)
 			 (http10 && !header_has(c->in, head, "Connection:", "keep-alive"));
 	memmove(c->in, c->in + total, c->in_len - total);
 	c->in_len -= total;
-	c->due = now_ms() + delay_ms;
+	c->due = now_ns() + delay_ms * 1000000LL;
 	return 0;
 }
 
@@ -261,10 +266,10 @@ static void accept_all(int lfd)
 	for (;;) {
 		int i, fd, one = 1;
 
-		for (i = 0; i < CONNS_MAX && conns[i].fd >= 0; i++)
-			;
-		if (i == CONNS_MAX)
+		if (nconns >= conns_max)
 			return;
+		for (i = 0; conns[i].fd >= 0; i++)
+			;
 		fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0)
 			return; /* EAGAIN, or a connection gone before accept */
@@ -272,6 +277,7 @@ static void accept_all(int lfd)
 		memset(&conns[i], 0, sizeof(conns[i]));
 		conns[i].fd = fd;
 		conns[i].due = -1;
+		nconns++;
 	}
 }
 
@@ -361,6 +367,12 @@ int main(int argc, char **argv)
 	    status == 204 || status == 304)
 		usage();
 	signal(SIGPIPE, SIG_IGN);
+	{
+		struct rlimit rl;
+
+		if (!getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur < (rlim_t)CONNS_MAX + 16)
+			conns_max = rl.rlim_cur > 32 ? (int)rl.rlim_cur - 16 : 16;
+	}
 	for (int i = 0; i < CONNS_MAX; i++)
 		conns[i].fd = -1;
 	lfd = listen_on(addr, port);
@@ -369,10 +381,12 @@ int main(int argc, char **argv)
 	fflush(stdout);
 
 	for (;;) {
-		long long now = now_ms(), next = -1;
-		int np = 0, timeout, r;
+		long long now = now_ns(), next = -1;
+		struct timespec ts, *timeout = NULL;
+		int np = 0, r;
 
-		pfds[np] = (struct pollfd){ .fd = lfd, .events = POLLIN };
+		/* All slots taken: leave the rest in the backlog. */
+		pfds[np] = (struct pollfd){ .fd = nconns < conns_max ? lfd : -1, .events = POLLIN };
 		pslot[np++] = -1;
 		for (int i = 0; i < CONNS_MAX; i++) {
 			struct conn *c = &conns[i];
@@ -394,13 +408,19 @@ int main(int argc, char **argv)
 						    .events = ev };
 			pslot[np++] = i;
 		}
-		timeout = next < 0 ? -1 : next <= now ? 0 : (int)(next - now);
-		r = poll(pfds, (nfds_t)np, timeout);
+		if (next >= 0) {
+			long long left = next > now ? next - now : 0;
+
+			ts.tv_sec = left / 1000000000LL;
+			ts.tv_nsec = left % 1000000000LL;
+			timeout = &ts;
+		}
+		r = ppoll(pfds, (nfds_t)np, timeout, NULL);
 		if (r < 0 && errno != EINTR) {
 			perror("slowsrv: poll");
 			return 1;
 		}
-		now = now_ms();
+		now = now_ns();
 		for (int k = 1; k < np && r > 0; k++) {
 			struct conn *c = &conns[pslot[k]];
 			short re = pfds[k].revents;
@@ -421,7 +441,7 @@ int main(int argc, char **argv)
 		for (int i = 0; i < CONNS_MAX; i++) {
 			struct conn *c = &conns[i];
 
-			if (c->fd < 0 || c->due < 0 || c->due > now_ms())
+			if (c->fd < 0 || c->due < 0 || c->due > now)
 				continue;
 			if (answer(c) || (c->out_off == c->out_len && answered(c)))
 				conn_close(c);
