@@ -41,6 +41,20 @@ static int ovr_key(const struct cb_maps *m, uint32_t svc_id, const struct cb_end
 	return net->family == CB_AF_INET ? m->ovr4 : m->ovr6;
 }
 
+/* The service's record and the trie key for net/len; returns the trie's fd or -errno. */
+static int ovr_prepare(const struct cb_maps *m, const struct cb_svc_key *k,
+		       const struct cb_endpoint *net, unsigned int len, struct cb_service *svc,
+		       union cb_ovr_key *key)
+{
+	int err = cb_svc_get(m, k, svc);
+
+	if (err)
+		return err;
+	if (net->family != k->family)
+		return -EAFNOSUPPORT;
+	return ovr_key(m, svc->id, net, len, key);
+}
+
 int cb_override_add(const struct cb_maps *m, const struct cb_svc_key *k,
 		    const struct cb_endpoint *net, unsigned int prefix_len, unsigned int track)
 {
@@ -51,12 +65,7 @@ int cb_override_add(const struct cb_maps *m, const struct cb_svc_key *k,
 
 	if (track >= CB_TRACKS)
 		return -EINVAL;
-	err = cb_svc_get(m, k, &svc);
-	if (err)
-		return err;
-	if (net->family != k->family)
-		return -EAFNOSUPPORT;
-	fd = ovr_key(m, svc.id, net, prefix_len, &key);
+	fd = ovr_prepare(m, k, net, prefix_len, &svc, &key);
 	if (fd < 0)
 		return fd;
 	if (bpf_map_update_elem(fd, &key, &v, BPF_ANY))
@@ -98,14 +107,9 @@ int cb_override_del(const struct cb_maps *m, const struct cb_svc_key *k,
 {
 	union cb_ovr_key key;
 	struct cb_service svc;
-	int fd, err;
+	int fd;
 
-	err = cb_svc_get(m, k, &svc);
-	if (err)
-		return err;
-	if (net->family != k->family)
-		return -EAFNOSUPPORT;
-	fd = ovr_key(m, svc.id, net, prefix_len, &key);
+	fd = ovr_prepare(m, k, net, prefix_len, &svc, &key);
 	if (fd < 0)
 		return fd;
 	if (bpf_map_delete_elem(fd, &key))
