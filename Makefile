@@ -10,7 +10,7 @@ BPFTOOL   ?= bpftool
 VERSION   := 0.1.0
 
 ARCH_INC  := /usr/include/$(shell uname -m)-linux-gnu
-BPF_CFLAGS := -O2 -g -target bpf -D__BPF__ -Wall -Werror -Iinclude -Ibpf -I$(ARCH_INC)
+BPF_CFLAGS := -O2 -g -target bpf -mcpu=v3 -D__BPF__ -Wall -Werror -Iinclude -Ibpf -I$(ARCH_INC)
 
 # CFLAGS/LDFLAGS are the user's (e.g. sanitizers); what the build needs is added here.
 CFLAGS    ?= -O2 -g

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /*
  * The datapath core: one function for every hook. Established flows cost a
- * fixed handful of map lookups (service, conntrack, backend, counters); only
- * a new flow consults overrides and a Maglev table. No loop runs over backends.
+ * fixed handful of map lookups (service, conntrack, backend, counters, and
+ * the reverse entry for client data, where the health signals live); only a
+ * new flow consults overrides and a Maglev table. No loop runs over backends.
  */
 #ifndef CB_BPF_CORE_H
 #define CB_BPF_CORE_H
@@ -62,8 +63,10 @@ static __always_inline void cb_rev_put(const struct cb_pkt *p, const struct cb_c
 		.vip = p->daddr, .vport = p->dport, .track = ct->track, .svc_id = ct->svc_id,
 	};
 
-	if (fresh && (p->tcp_flags & (CB_TCP_SYN | CB_TCP_ACK)) == CB_TCP_SYN)
+	if (fresh && (p->tcp_flags & (CB_TCP_SYN | CB_TCP_ACK)) == CB_TCP_SYN) {
 		rv.syn_ts = now;
+		rv.client_nxt = p->tcp_seq + 1;
+	}
 	cb_rev_key(&rk, p, &ct->baddr, ct->bport);
 	bpf_map_update_elem(&cb_rev, &rk, &rv, fresh ? BPF_ANY : BPF_NOEXIST);
 }
@@ -117,8 +120,11 @@ static __always_inline int cb_service_in(const struct cb_ctx *c, struct cb_pkt *
 	 */
 	if (ct && ct->svc_id == svc->id && !cb_ct_expired(ct, p->proto, now) &&
 	    !(is_syn && cb_ct_closing(ct) && (ct->flags & CB_CT_F_ACKED))) {
-		if (is_syn)
+		if (is_syn && cb_ct_closing(ct)) {
+			/* The connect starts over: so do its signals. */
 			ct->flags = 0;
+			cb_rev_put(p, ct, 1, now);
+		}
 		be = bpf_map_lookup_elem(&cb_backends, &ct->backend_id);
 		if (be && be->svc_id == svc->id && be->port == ct->bport &&
 		    cb_addr_eq(&be->addr, &ct->baddr)) {

@@ -50,6 +50,7 @@ struct cb_pkt {
 	__u8 l4_csum_zero; /* UDP sent without a checksum */
 	__u16 payload_off; /* first byte after the L4 header */
 	__u16 payload_len;
+	__u32 tcp_seq;     /* host order */
 };
 
 static __always_inline int cb_parse_l4(const struct cb_ctx *c, struct cb_pkt *p)
@@ -70,6 +71,7 @@ static __always_inline int cb_parse_l4(const struct cb_ctx *c, struct cb_pkt *p)
 		p->sport = th->source;
 		p->dport = th->dest;
 		p->tcp_flags = ((__u8 *)th)[13];
+		p->tcp_seq = bpf_ntohl(th->seq);
 		p->csum_off = offsetof(struct tcphdr, check);
 		p->payload_off = off + th->doff * 4;
 		p->payload_len = p->l4_len - th->doff * 4;

@@ -14,7 +14,7 @@
 #include <stdint.h>
 #endif
 
-#define CB_LAYOUT_VERSION 3
+#define CB_LAYOUT_VERSION 4
 
 #define CB_MAX_SERVICES  16384
 #define CB_MAX_BACKENDS  65536
@@ -155,14 +155,17 @@ struct cb_rev_entry {
 	union cb_addr vip;
 	__be16 vport;
 	__u8 track;
-	__u8 flags;                 /* CB_REV_F_* */
+	__u8 pad;
 	__u32 svc_id;
+	__u32 flags;                /* CB_REV_F_*, changed atomically: both directions write */
+	__u32 client_nxt;           /* client's next sequence number seen (0: unknown) */
 	__u64 syn_ts;               /* client SYN not yet answered (0: answered or not TCP) */
 	__u64 req_ts;               /* first byte of the request awaiting its response */
 };
 
-#define CB_REV_F_PENDING     0x1  /* a request is waiting for its first response byte */
-#define CB_REV_F_SYN_FAILED  0x2  /* this connect already counted as failed */
+#define CB_REV_F_WAIT_BYTE   0x1  /* a request waits for its first response byte (TTFB) */
+#define CB_REV_F_WAIT_STATUS 0x2  /* ... and for its final (non-1xx) status line */
+#define CB_REV_F_SYN_FAILED  0x4  /* this connect already counted as failed */
 
 /* A SYN retransmitted this long after the first one, unanswered, is a failed connect. */
 #define CB_SYN_TIMEOUT_NS (900ULL * 1000000ULL)

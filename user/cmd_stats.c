@@ -124,6 +124,9 @@ static void render(const struct svc_view *v, const struct svc_view *prev, double
 	struct cb_track_stats win[CB_TRACKS];
 	struct cb_hist lat[CB_TRACKS][CB_HISTS];
 
+	/* top's first frame has no window yet: totals, and no verdict on them. */
+	if (window && !prev)
+		color = 0;
 	view_service_addr(v, addr, sizeof(addr));
 	cb_fmt_percent(v->svc.weight_bp, w, sizeof(w));
 	view_bar(v->svc.weight_bp, 30, bar, sizeof(bar));
@@ -177,10 +180,20 @@ static void render(const struct svc_view *v, const struct svc_view *prev, double
 	table_row(&t, "", "packets", c[0][1], c[1][1], NULL);
 	table_row(&t, "", "bytes", c[0][2], c[1][2], NULL);
 	table_row(&t, "", "resets be / cl, drops", c[0][3], c[1][3], NULL);
-	table_row(&t, "", "http 2xx/3xx/4xx/5xx", c[0][4], c[1][4], NULL);
-	table_row(&t, "", "5xx ratio", c[0][5], c[1][5], NULL);
-	table_row(&t, "", "connect p50/p95/p99", c[0][6], c[1][6], NULL);
-	table_row(&t, "", "ttfb p50/p95/p99", c[0][7], c[1][7], NULL);
+	{
+		/* Signals are totals in stats, the last refresh's window in top: say which. */
+		const char *sfx = window && prev ? " (last 1s)" : "";
+		char l4[48], l5[48], l6[48], l7[48];
+
+		snprintf(l4, sizeof(l4), "http 2xx/3xx/4xx/5xx%s", sfx);
+		snprintf(l5, sizeof(l5), "5xx ratio%s", sfx);
+		snprintf(l6, sizeof(l6), "connect p50/p95/p99%s", sfx);
+		snprintf(l7, sizeof(l7), "ttfb p50/p95/p99%s", sfx);
+		table_row(&t, "", l4, c[0][4], c[1][4], NULL);
+		table_row(&t, "", l5, c[0][5], c[1][5], NULL);
+		table_row(&t, "", l6, c[0][6], c[1][6], NULL);
+		table_row(&t, "", l7, c[0][7], c[1][7], NULL);
+	}
 	table_print(&t, f, "");
 }
 

@@ -8,6 +8,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -176,6 +177,43 @@ int cb_weight_set(const struct cb_maps *m, const struct cb_svc_key *k, uint32_t 
 	return bpf_map_update_elem(m->services, k, &svc, BPF_EXIST) ? -errno : 0;
 }
 
+/*
+ * Forget the flows of a deleted service: its id will be handed out again,
+ * and a late reply of an old connection must not count for the new owner.
+ */
+static void flows_purge(int fd, size_t ksz, size_t vsz, size_t id_off, uint32_t svc_id)
+{
+	enum { BATCH = 1024 };
+	uint8_t *keys = calloc(BATCH, ksz), *vals = calloc(BATCH, vsz), *gone = calloc(BATCH, ksz);
+	uint32_t in = 0, out = 0;
+	void *inp = NULL;
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+
+	while (keys && vals && gone) {
+		uint32_t count = BATCH, ngone = 0;
+		int err = bpf_map_lookup_batch(fd, inp, &out, keys, vals, &count, &opts);
+
+		if (err && errno != ENOENT)
+			break;
+		for (uint32_t i = 0; i < count; i++) {
+			uint32_t id;
+
+			memcpy(&id, vals + (size_t)i * vsz + id_off, sizeof(id));
+			if (id == svc_id)
+				memcpy(gone + (size_t)ngone++ * ksz, keys + (size_t)i * ksz, ksz);
+		}
+		for (uint32_t i = 0; i < ngone; i++)
+			bpf_map_delete_elem(fd, gone + (size_t)i * ksz);
+		if (err)
+			break;
+		in = out;
+		inp = &in;
+	}
+	free(keys);
+	free(vals);
+	free(gone);
+}
+
 int cb_svc_del(const struct cb_maps *m, const struct cb_svc_key *k)
 {
 	struct cb_members *mem;
@@ -208,6 +246,10 @@ int cb_svc_del(const struct cb_maps *m, const struct cb_svc_key *k)
 	}
 	cb_overrides_purge(m, svc.id);
 	hists_del(m, svc.id);
+	flows_purge(m->ct, sizeof(struct cb_ct_key), sizeof(struct cb_ct_entry),
+		    offsetof(struct cb_ct_entry, svc_id), svc.id);
+	flows_purge(m->rev, sizeof(struct cb_ct_key), sizeof(struct cb_rev_entry),
+		    offsetof(struct cb_rev_entry, svc_id), svc.id);
 	free(mem);
 	return 0;
 }

@@ -59,5 +59,5 @@ void cb_hist_delta(const struct cb_hist *now, const struct cb_hist *before, stru
 			now->bucket[b] >= before->bucket[b] ? now->bucket[b] - before->bucket[b] : 0;
 		out->count += out->bucket[b];
 	}
-	out->sum_us = reset ? now->sum_us : now->sum_us - before->sum_us;
+	out->sum_us = reset || now->sum_us < before->sum_us ? now->sum_us : now->sum_us - before->sum_us;
 }

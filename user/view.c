@@ -168,6 +168,11 @@ struct json_object *view_json_stats(const struct svc_view *v)
 			{ "connect_p99_us", CB_HIST_CONNECT, 0.99 }, { "ttfb_p50_us", CB_HIST_TTFB, 0.50 },
 			{ "ttfb_p95_us", CB_HIST_TTFB, 0.95 }, { "ttfb_p99_us", CB_HIST_TTFB, 0.99 },
 		};
+		/* A percentile of 0 with no sample is no sample: say how many there were. */
+		json_object_object_add(tr, "connect_samples",
+				       json_object_new_uint64(v->hist[t][CB_HIST_CONNECT].count));
+		json_object_object_add(tr, "ttfb_samples",
+				       json_object_new_uint64(v->hist[t][CB_HIST_TTFB].count));
 		for (size_t i = 0; i < sizeof(pct) / sizeof(pct[0]); i++)
 			json_object_object_add(tr, pct[i].name, json_object_new_uint64(
 				cb_hist_percentile(&v->hist[t][pct[i].kind], pct[i].q)));

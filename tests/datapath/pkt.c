@@ -143,7 +143,8 @@ size_t pkt_build(uint8_t *buf, const struct pkt_spec *s)
 	if (proto == IPPROTO_TCP) {
 		put16(t, s->sport);
 		put16(t + 2, s->dport);
-		put16(t + 4, 0x0102);
+		put16(t + 4, s->seq ? (uint16_t)(s->seq >> 16) : 0x0102);
+		put16(t + 6, (uint16_t)s->seq);
 		put16(t + 8, 0);
 		t[12] = 5 << 4;
 		t[13] = s->tcp_flags ? s->tcp_flags : 0x02;

@@ -15,6 +15,7 @@ struct pkt_spec {
 	const char *src, *dst;
 	uint16_t sport, dport;
 	uint8_t tcp_flags;       /* default SYN when 0 and proto TCP */
+	uint32_t seq;            /* TCP sequence number (0: a fixed default) */
 	size_t payload;
 	const char *text;        /* payload bytes (overrides payload when set) */
 	size_t text_len;         /* 0: strlen(text) */

@@ -17,27 +17,44 @@ struct conn {
 	uint16_t sport;
 	char backend[64];
 	uint16_t bport;
+	uint32_t seq;      /* the client's next sequence number */
 };
 
 static void conn_open(struct conn *c, struct lab *l, uint16_t sport)
 {
 	struct run_out o;
 
+	struct pkt_spec p = client_pkt(4, IPPROTO_TCP, CLIENT, sport, 0x02);
+
 	c->l = l;
 	c->sport = sport;
-	send_track(l, HOOK_XDP, 4, IPPROTO_TCP, CLIENT, sport, 0x02, &o);   /* SYN */
+	c->seq = 1000;
+	p.seq = c->seq++;
+	run_spec(l, HOOK_XDP, &p, &o);                                       /* SYN */
+	assert_int_equal(o.verdict, V_PASS);
 	inet_ntop(AF_INET, o.v.daddr.b, c->backend, sizeof(c->backend));
 	c->bport = o.v.dport;
 }
 
-static void client_says(struct conn *c, uint8_t flags, const char *text)
+/* A client segment at seq (0: the next one), which then advances past it. */
+static void client_at(struct conn *c, uint8_t flags, const char *text, uint32_t seq)
 {
 	struct pkt_spec p = client_pkt(4, IPPROTO_TCP, CLIENT, c->sport, flags);
 	struct run_out o;
 
 	p.text = text;
+	p.seq = seq ? seq : c->seq;
+	if (flags & 0x02)
+		p.seq = 1000;                         /* a retransmitted SYN */
 	run_spec(c->l, HOOK_XDP, &p, &o);
 	assert_int_equal(o.verdict, V_PASS);
+	if (!seq && text && !(flags & 0x02))
+		c->seq += (uint32_t)strlen(text);
+}
+
+static void client_says(struct conn *c, uint8_t flags, const char *text)
+{
+	client_at(c, flags, text, 0);
 }
 
 static void backend_says(struct conn *c, uint8_t flags, const char *text, size_t len)
@@ -214,4 +231,96 @@ void test_signal_connect_failures(void **state)
 	backend_says(&c, 0x14, NULL, 0);
 	assert_int_equal(track_stats(l, &s, CB_TRACK_CANARY).connect_failures, 2);
 	assert_int_equal(track_stats(l, &s, CB_TRACK_STABLE).connect_failures, 0);
+}
+
+/* A retransmitted request or a keepalive probe does not restart the TTFB clock. */
+void test_signal_retransmit_keeps_ttfb_clock(void **state)
+{
+	static const char req[] = "GET / HTTP/1.1\r\n\r\n";
+	struct lab *l = *state;
+	struct svc s;
+	struct conn c;
+	struct cb_hist h;
+	uint32_t first;
+
+	std_service(l, &s, 4, IPPROTO_TCP, CB_AFFINITY_CONNECTION);
+	established(&c, l, 5000);
+	first = c.seq;
+	exchange(&c, "HTTP/1.1 200 OK\r\n", 0);
+	client_at(&c, 0x18, req, first);          /* the answered request, again */
+	client_at(&c, 0x10, "x", c.seq - 1);      /* a keepalive probe: one old byte */
+	rev_age(&c, 5 * 1000000000ULL);           /* a long idle time */
+	exchange(&c, "HTTP/1.1 200 OK\r\n", 0);  /* the next request, answered at once */
+	assert_int_equal(cb_hist_read(&l->maps, s.id, CB_TRACK_STABLE, CB_HIST_TTFB, &h), 0);
+	assert_int_equal(h.count, 2);
+	assert_true(cb_hist_percentile(&h, 1.0) < 1000000);
+	assert_int_equal(http(l, &s, 0), 2);
+}
+
+/* 100 Continue and 103 Early Hints end the wait for the first byte, not for the status. */
+void test_signal_interim_response_waits_for_final_status(void **state)
+{
+	struct lab *l = *state;
+	struct svc s;
+	struct conn c;
+	struct cb_hist h;
+
+	std_service(l, &s, 4, IPPROTO_TCP, CB_AFFINITY_CONNECTION);
+	established(&c, l, 6000);
+	client_says(&c, 0x18, "POST / HTTP/1.1\r\nExpect: 100-continue\r\n\r\n");
+	backend_says(&c, 0x18, "HTTP/1.1 100 Continue\r\n\r\n", 0);
+	backend_says(&c, 0x18, "HTTP/1.1 103 Early Hints\r\n\r\n", 0);
+	backend_says(&c, 0x18, "HTTP/1.1 503 Unavailable\r\n", 0);
+	assert_int_equal(http(l, &s, 3), 1);
+	assert_int_equal(cb_hist_read(&l->maps, s.id, CB_TRACK_STABLE, CB_HIST_TTFB, &h), 0);
+	assert_int_equal(h.count, 1);
+}
+
+/* A connect retried on the same port after a refusal is measured and judged afresh. */
+void test_signal_retried_connect_starts_over(void **state)
+{
+	struct lab *l = *state;
+	struct svc s;
+	struct conn c;
+	struct cb_hist h;
+
+	std_service(l, &s, 4, IPPROTO_TCP, CB_AFFINITY_CONNECTION);
+	conn_open(&c, l, 7000);
+	backend_says(&c, 0x14, NULL, 0);          /* refused */
+	client_says(&c, 0x02, NULL);              /* the same connect, again */
+	backend_says(&c, 0x14, NULL, 0);          /* refused again */
+	assert_int_equal(track_stats(l, &s, CB_TRACK_STABLE).connect_failures, 2);
+	client_says(&c, 0x02, NULL);
+	backend_says(&c, 0x12, NULL, 0);          /* accepted */
+	assert_int_equal(cb_hist_read(&l->maps, s.id, CB_TRACK_STABLE, CB_HIST_CONNECT, &h), 0);
+	assert_int_equal(h.count, 1);
+	assert_int_equal(track_stats(l, &s, CB_TRACK_STABLE).connections, 1);
+}
+
+/* A deleted service's flows go with it: its id's next owner starts clean. */
+void test_signal_deleted_service_leaves_no_flows(void **state)
+{
+	struct lab *l = *state;
+	struct svc s, t;
+	struct conn c;
+	uint32_t id;
+
+	std_service(l, &s, 4, IPPROTO_TCP, CB_AFFINITY_CONNECTION);
+	established(&c, l, 8000);
+	client_says(&c, 0x18, "GET / HTTP/1.1\r\n\r\n");
+	id = s.id;
+	assert_int_equal(cb_svc_del(&l->maps, &s.key), 0);
+	svc_add(l, &t, 4, "10.96.0.99", 80, IPPROTO_TCP, CB_AFFINITY_CONNECTION);
+	assert_int_equal(t.id, id);
+	/* the old backend's late reply: no longer ours, untouched, counted nowhere */
+	struct pkt_spec p = {
+		.family = 4, .proto = IPPROTO_TCP, .src = c.backend, .dst = CLIENT,
+		.sport = c.bport, .dport = c.sport, .tcp_flags = 0x18, .text = "HTTP/1.1 500 x\r\n",
+	};
+	struct run_out o;
+
+	run_spec(l, HOOK_TC_OUT, &p, &o);
+	assert_int_equal(o.v.sport, c.bport);
+	for (int k = 0; k < 4; k++)
+		assert_int_equal(track_stats(l, &t, CB_TRACK_STABLE).http[k], 0);
 }

@@ -68,7 +68,11 @@ const char *client_addr(int family, uint32_t i, char *buf);
 	X(test_signal_http_status_classes) \
 	X(test_signal_status_never_wrong) \
 	X(test_signal_connect_latency_and_ttfb) \
-	X(test_signal_connect_failures)
+	X(test_signal_connect_failures) \
+	X(test_signal_retransmit_keeps_ttfb_clock) \
+	X(test_signal_interim_response_waits_for_final_status) \
+	X(test_signal_retried_connect_starts_over) \
+	X(test_signal_deleted_service_leaves_no_flows)
 
 #define TESTS_FORWARD(X) \
 	X(test_forward_fib_redirect) \
