@@ -77,14 +77,20 @@ $(E2E_CLIENT): tests/e2e/cbclient.c | $(BUILD)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $< $(LDFLAGS) -o $@
 
-test: $(BIN) $(DP_TEST) $(UNIT_TESTS) $(E2E_CLIENT)
+SLOWSRV     := $(BUILD)/tests/slowsrv
+
+$(SLOWSRV): tests/e2e/slowsrv.c | $(BUILD)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $< $(LDFLAGS) -o $@
+
+test: $(BIN) $(DP_TEST) $(UNIT_TESTS) $(E2E_CLIENT) $(SLOWSRV)
 	@scripts/run-tests.sh $(UNIT_TESTS) $(DP_TEST) tests/e2e/run.sh
 
 check: deps
 	@$(MAKE) --no-print-directory test
 
 demo: deps
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory all $(E2E_CLIENT) $(SLOWSRV)
 	@scripts/demo.sh
 
 install: $(BIN)

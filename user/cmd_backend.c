@@ -73,17 +73,13 @@ static int backend_change(const struct cli *c, int argc, char **argv, int add)
 			cb_state_close(&st);
 			return cli_fail(EXIT_RUNTIME, verb, "read backends: %s", strerror(-e));
 		}
+		/*
+		 * A backend may be in both tracks for a while: that is how a canary
+		 * backend is promoted without moving its connections.
+		 */
 		for (size_t i = 0; i < ncur[t]; i++)
-			if (endpoint_eq(&cur[t][i], &ep)) {
-				if (t == track)
-					at = (int)i;
-				else if (add) {
-					cb_state_close(&st);
-					return cli_fail(EXIT_USAGE, verb, "%s is a %s backend of '%s' "
-							"(a backend belongs to one track)", text,
-							cb_track_name(t), pos[0]);
-				}
-			}
+			if (t == track && endpoint_eq(&cur[t][i], &ep))
+				at = (int)i;
 	}
 	if (add && at >= 0) {
 		cb_state_close(&st);

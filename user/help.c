@@ -96,7 +96,8 @@ static const struct {
 "    PORT defaults to the service port; write IPv6 with a port as [ADDR]:PORT. The\n"
 "    track's Maglev table is rebuilt and swapped in one update: established\n"
 "    connections keep their backend, and removing a backend moves only its own\n"
-"    connections. A backend belongs to one track.\n\n"
+"    connections. To promote a canary backend, add it to stable before removing it\n"
+"    from canary: it keeps its identity, and its connections stay.\n\n"
 "EXIT STATUS\n    0 done, 1 runtime failure, 2 bad input, unknown service, duplicate or absent backend.\n\n"
 "EXAMPLE\n    canary-bpf backend add checkout canary 10.0.2.1:8080\n" },
 	{ "weight",
