@@ -16,7 +16,7 @@ BPF_CFLAGS := -O2 -g -target bpf -mcpu=v3 -D__BPF__ -Wall -Werror -Iinclude -Ibp
 CFLAGS    ?= -O2 -g
 ALL_CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Iinclude -Iuser -I$(BUILD) \
              -DCB_VERSION='"$(VERSION)"' $(CFLAGS)
-LDLIBS    := -lbpf -lelf -lz
+LDLIBS    := -lbpf -lelf -lz -lyaml
 CLI_LIBS  := $(shell pkg-config --libs libnl-route-3.0 libnl-genl-3.0 json-c 2>/dev/null)
 CLI_CFLAGS := $(shell pkg-config --cflags libnl-route-3.0 libnl-genl-3.0 json-c 2>/dev/null)
 
@@ -26,7 +26,7 @@ BPF_OBJ   := $(BUILD)/canary.bpf.o
 SKEL      := $(BUILD)/canary.skel.h
 
 LIB_SRC   := user/maglev.c user/dpstate.c user/backends.c user/overrides.c user/counters.c \
-             user/names.c user/parse.c user/hist.c
+             user/names.c user/parse.c user/hist.c user/config.c
 LIB_OBJ   := $(LIB_SRC:user/%.c=$(BUILD)/user/%.o)
 LIB       := $(BUILD)/libcanary.a
 CLI_SRC   := user/main.c user/cli.c user/help.c user/view.c user/pinned.c user/iface.c \

@@ -7,7 +7,7 @@ PKGS=(
 	make gcc pkg-config clang llvm bpftool
 	libbpf-dev libelf-dev zlib1g-dev linux-libc-dev
 	libnl-3-dev libnl-route-3-dev libnl-genl-3-dev libjson-c-dev
-	libcmocka-dev
+	libcmocka-dev libyaml-dev
 	iproute2 util-linux ethtool nginx-light python3
 )
 
