@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 #include "harness.h"
 
+#include <arpa/inet.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <linux/bpf.h>
@@ -218,6 +219,21 @@ uint64_t global_count(struct lab *l, int counter)
 
 	assert_int_equal(cb_global_read(&l->maps, g), 0);
 	return g[counter];
+}
+
+struct cb_ct_key flow_key(int family, int proto, const char *saddr, uint16_t sport,
+			  const char *daddr, uint16_t dport)
+{
+	struct cb_ct_key k;
+
+	memset(&k, 0, sizeof(k));
+	k.saddr = pkt_addr(family, saddr);
+	k.daddr = pkt_addr(family, daddr);
+	k.sport = htons(sport);
+	k.dport = htons(dport);
+	k.proto = (uint8_t)proto;
+	k.family = family == 4 ? CB_AF_INET : CB_AF_INET6;
+	return k;
 }
 
 int addr_index(int family, const union cb_addr *a, const char *const *addrs, size_t n)

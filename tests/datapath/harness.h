@@ -62,6 +62,10 @@ void weight_set(struct lab *l, struct svc *s, uint32_t bp);
 struct cb_track_stats track_stats(struct lab *l, struct svc *s, int track);
 uint64_t global_count(struct lab *l, int counter);
 
+/* A conntrack / reverse-map key for a flow, as the datapath builds it. */
+struct cb_ct_key flow_key(int family, int proto, const char *saddr, uint16_t sport,
+			  const char *daddr, uint16_t dport);
+
 /* Index of daddr in addrs[] (as built by addr_list), or -1. */
 int addr_index(int family, const union cb_addr *a, const char *const *addrs, size_t n);
 

@@ -408,15 +408,9 @@ void test_spec8_per_track_counters(void **state)
 static void ct_age(struct lab *l, int family, int proto, const char *src, uint16_t sport,
 		   uint64_t age_ns)
 {
-	struct cb_ct_key k = { 0 };
+	struct cb_ct_key k = flow_key(family, proto, src, sport, family == 4 ? VIP4 : VIP6, 80);
 	struct cb_ct_entry e;
 
-	k.saddr = pkt_addr(family, src);
-	k.daddr = pkt_addr(family, family == 4 ? VIP4 : VIP6);
-	k.sport = htons(sport);
-	k.dport = htons(80);
-	k.proto = (uint8_t)proto;
-	k.family = family == 4 ? CB_AF_INET : CB_AF_INET6;
 	assert_int_equal(bpf_map_lookup_elem(l->maps.ct, &k, &e), 0);
 	e.last_seen = now_ns() - age_ns;
 	assert_int_equal(bpf_map_update_elem(l->maps.ct, &k, &e, BPF_EXIST), 0);

@@ -157,15 +157,9 @@ void test_signal_status_never_wrong(void **state)
 /* Move a connection's signal clocks back by ns (syn_ts and req_ts). */
 static void rev_age(struct conn *c, uint64_t ns)
 {
-	struct cb_ct_key k = { 0 };
+	struct cb_ct_key k = flow_key(4, IPPROTO_TCP, c->backend, c->bport, CLIENT, c->sport);
 	struct cb_rev_entry e;
 
-	k.saddr = pkt_addr(4, c->backend);
-	k.daddr = pkt_addr(4, CLIENT);
-	k.sport = htons(c->bport);
-	k.dport = htons(c->sport);
-	k.proto = IPPROTO_TCP;
-	k.family = CB_AF_INET;
 	assert_int_equal(bpf_map_lookup_elem(c->l->maps.rev, &k, &e), 0);
 	if (e.syn_ts)
 		e.syn_ts -= ns;
