@@ -16,7 +16,7 @@ BPF_CFLAGS := -O2 -g -target bpf -mcpu=v3 -D__BPF__ -Wall -Werror -Iinclude -Ibp
 CFLAGS    ?= -O2 -g
 ALL_CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Iinclude -Iuser -I$(BUILD) \
              -DCB_VERSION='"$(VERSION)"' $(CFLAGS)
-LDLIBS    := -lbpf -lelf -lz -lyaml
+LDLIBS    := -lbpf -lelf -lz -lyaml -lm
 CLI_LIBS  := $(shell pkg-config --libs libnl-route-3.0 libnl-genl-3.0 json-c 2>/dev/null)
 CLI_CFLAGS := $(shell pkg-config --cflags libnl-route-3.0 libnl-genl-3.0 json-c 2>/dev/null)
 
@@ -25,13 +25,14 @@ BPF_HDRS  := $(wildcard bpf/*.h) include/canary_bpf.h
 BPF_OBJ   := $(BUILD)/canary.bpf.o
 SKEL      := $(BUILD)/canary.skel.h
 
-LIB_SRC   := user/maglev.c user/dpstate.c user/backends.c user/overrides.c user/counters.c \
-             user/names.c user/parse.c user/hist.c user/config.c
+CLI_SRC   := user/main.c user/cli.c user/help.c user/view.c user/pinned.c user/iface.c user/attach.c \
+             user/cmd_attach.c user/cmd_service.c user/cmd_backend.c user/cmd_stats.c \
+             user/cmd_rollout.c user/agent.c user/agent_svc.c user/agent_ro.c
+BIN       := $(BUILD)/canary-bpf
+# Everything else in user/ is the library the CLI, the agent and the tests link.
+LIB_SRC   := $(filter-out $(CLI_SRC),$(wildcard user/*.c))
 LIB_OBJ   := $(LIB_SRC:user/%.c=$(BUILD)/user/%.o)
 LIB       := $(BUILD)/libcanary.a
-CLI_SRC   := user/main.c user/cli.c user/help.c user/view.c user/pinned.c user/iface.c \
-             user/cmd_attach.c user/cmd_service.c user/cmd_backend.c user/cmd_stats.c
-BIN       := $(BUILD)/canary-bpf
 
 DP_TEST_SRC := $(wildcard tests/datapath/*.c)
 DP_TEST     := $(BUILD)/tests/test_datapath

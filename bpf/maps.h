@@ -29,6 +29,23 @@ struct {
 	__type(value, struct cb_svc_key);
 } cb_names SEC(".maps");
 
+/* The agent's rollouts and the CLI's requests to it: never read by the datapath. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, CB_MAX_SERVICES);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct cb_name);
+	__type(value, struct cb_rollout);
+} cb_rollouts SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct cb_name);
+	__type(value, struct cb_ctl);
+} cb_ctl SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, CB_MAX_BACKENDS);

@@ -48,9 +48,12 @@ static __always_inline int cb_override_track(const struct cb_pkt *p, const struc
  */
 static __always_inline __u32 cb_pick_track(const struct cb_pkt *p, const struct cb_service *svc)
 {
-	int t = cb_override_track(p, svc);
 	__u32 bucket;
+	int t;
 
+	if (svc->flags & CB_SVC_F_NO_CANARY)
+		return CB_TRACK_STABLE;
+	t = cb_override_track(p, svc);
 	if (t >= 0)
 		return t;
 	bucket = cb_affinity_hash(p, svc->affinity, CB_SEED_TRACK) % CB_WEIGHT_MAX;

@@ -14,7 +14,7 @@
 #include <stdint.h>
 #endif
 
-#define CB_LAYOUT_VERSION 4
+#define CB_LAYOUT_VERSION 5
 
 #define CB_MAX_SERVICES  16384
 #define CB_MAX_BACKENDS  65536
@@ -83,6 +83,8 @@ struct cb_service {
 };
 
 #define CB_SVC_F_OVERRIDES  0x1  /* service has client-CIDR overrides */
+/* Rolled back: no new connection goes to canary, not even an override's. */
+#define CB_SVC_F_NO_CANARY  0x2
 
 /* cb_maglev (hash of maps): key -> array of M backend ids. */
 struct cb_tbl_key {
@@ -267,6 +269,64 @@ struct cb_name {
 struct cb_meta {
 	__u32 layout_version;
 	__u32 flags;
+};
+
+/*
+ * cb_rollouts: service name -> the agent's rollout of it (user space only).
+ * Pinned like everything else, so an agent killed mid-rollout and started
+ * again resumes the same step with the same weight.
+ */
+enum cb_phase {
+	CB_PHASE_IDLE = 0,
+	CB_PHASE_PROGRESSING,
+	CB_PHASE_PAUSED,
+	CB_PHASE_PROMOTED,
+	CB_PHASE_ROLLED_BACK,
+};
+
+#define CB_REASON_LEN 232
+
+struct cb_rollout {
+	__u32 phase;                /* enum cb_phase */
+	__u32 step;                 /* index into the configured steps */
+	__u32 nsteps;
+	__u32 weight_bp;            /* what the step set */
+	__u32 failures;             /* consecutive failing checks */
+	__u32 flags;                /* CB_RO_F_* */
+	__u64 canary_fp;            /* fingerprint of the canary set being rolled out */
+	__u64 step_elapsed_ms;      /* time spent progressing in this step */
+	__u64 step_duration_ms;     /* copied from the config, for status readers */
+	__u64 updated_ms;           /* CLOCK_MONOTONIC of the last write */
+	__u64 rollbacks;            /* since the agent first managed the service */
+	__u64 promotions;
+	__u64 ctl_seq;              /* last control request handled */
+	__u64 decided_ms;           /* monotonic time of the last promote/rollback */
+	__u64 started_ms;           /* monotonic time the rollout started */
+	char reason[CB_REASON_LEN];
+};
+
+#define CB_RO_F_MANAGED   0x1   /* the agent owns this service (made it from its config) */
+#define CB_RO_F_GATE      0x2   /* paused at a manual "pause" step */
+
+/* cb_ctl: service name -> the last rollout command of the CLI to the agent. */
+enum cb_ctl_cmd {
+	CB_CTL_PAUSE = 1,
+	CB_CTL_RESUME,
+	CB_CTL_ABORT,
+	CB_CTL_PROMOTE,
+};
+
+enum cb_ctl_state {
+	CB_CTL_PENDING = 0,
+	CB_CTL_DONE,
+	CB_CTL_REJECTED,
+};
+
+struct cb_ctl {
+	__u64 seq;
+	__u32 cmd;                  /* enum cb_ctl_cmd */
+	__u32 state;                /* enum cb_ctl_state, written by the agent */
+	char msg[112];              /* the agent's answer */
 };
 
 #endif /* CANARY_BPF_H */

@@ -378,3 +378,88 @@ int cb_track_get(const struct cb_maps *m, const struct cb_svc_key *k, unsigned i
 	free(mem);
 	return err;
 }
+
+int cb_track_promote(const struct cb_maps *m, const struct cb_svc_key *k)
+{
+	struct cb_members *stable = calloc(1, sizeof(*stable)), *canary = calloc(1, sizeof(*canary));
+	struct cb_backend *recs = calloc(CB_MAX_TRACK_BACKENDS, sizeof(*recs));
+	struct cb_endpoint *eps = calloc(CB_MAX_TRACK_BACKENDS, sizeof(*eps));
+	struct cb_members_key smk = { .track = CB_TRACK_STABLE }, cmk = { .track = CB_TRACK_CANARY };
+	struct cb_tbl_key old_s, live_c, next;
+	struct cb_service svc, nsvc;
+	uint32_t *prev = NULL;
+	int err = -ENOMEM;
+
+	if (!stable || !canary || !recs || !eps)
+		goto out;
+	if ((err = cb_svc_get(m, k, &svc)) ||
+	    (err = members_load(m, svc.id, CB_TRACK_CANARY, canary, recs)) ||
+	    (err = cb_members_get(m, svc.id, CB_TRACK_STABLE, stable)))
+		goto out;
+	err = -ENOENT;
+	if (!canary->n || !svc.nb[CB_TRACK_CANARY])
+		goto out;
+	err = -E2BIG;
+	if (canary->n > svc.m[CB_TRACK_STABLE])
+		goto out;
+	/* Members are kept in endpoint order, which table_publish expects. */
+	for (uint32_t i = 0; i < canary->n; i++) {
+		eps[i].addr = recs[i].addr;
+		eps[i].port = ntohs(recs[i].port);
+		eps[i].family = recs[i].family;
+	}
+	smk.svc_id = cmk.svc_id = svc.id;
+	old_s = (struct cb_tbl_key){ .svc_id = svc.id, .track = CB_TRACK_STABLE,
+				     .gen = svc.gen[CB_TRACK_STABLE] };
+	live_c = (struct cb_tbl_key){ .svc_id = svc.id, .track = CB_TRACK_CANARY,
+				      .gen = svc.gen[CB_TRACK_CANARY] };
+	next = old_s;
+	next.gen ^= 1;
+	/* Start from the canary's own table: new connections land where they did. */
+	if (svc.m[CB_TRACK_STABLE] == svc.m[CB_TRACK_CANARY]) {
+		prev = calloc(svc.m[CB_TRACK_CANARY], sizeof(*prev));
+		err = prev ? table_read(m, &live_c, svc.m[CB_TRACK_CANARY], prev) : -ENOMEM;
+		if (err)
+			goto out;
+	}
+	err = table_publish(m, &next, svc.m[CB_TRACK_STABLE], eps, canary->ids, canary->n, prev);
+	if (err)
+		goto out;
+	if (bpf_map_update_elem(m->members, &smk, canary, BPF_ANY)) {
+		err = -errno;
+		bpf_map_delete_elem(m->maglev, &next);
+		goto out;
+	}
+	nsvc = svc;
+	nsvc.nb[CB_TRACK_STABLE] = canary->n;
+	nsvc.gen[CB_TRACK_STABLE] = next.gen;
+	nsvc.nb[CB_TRACK_CANARY] = 0;
+	nsvc.weight_bp = 0;
+	nsvc.flags &= (uint8_t)~CB_SVC_F_NO_CANARY;
+	/* The switch. */
+	if (bpf_map_update_elem(m->services, k, &nsvc, BPF_EXIST)) {
+		err = -errno;
+		if (stable->n)
+			bpf_map_update_elem(m->members, &smk, stable, BPF_ANY);
+		else
+			bpf_map_delete_elem(m->members, &smk);
+		bpf_map_delete_elem(m->maglev, &next);
+		goto out;
+	}
+	/* As in cb_track_set: these deletes wait until no program uses the old tables. */
+	if (svc.nb[CB_TRACK_STABLE])
+		bpf_map_delete_elem(m->maglev, &old_s);
+	bpf_map_delete_elem(m->maglev, &live_c);
+	bpf_map_delete_elem(m->members, &cmk);
+	for (uint32_t j = 0; j < stable->n; j++)
+		if (!has_id(canary, stable->ids[j]))
+			bpf_map_delete_elem(m->backends, &stable->ids[j]);
+	err = 0;
+out:
+	free(stable);
+	free(canary);
+	free(recs);
+	free(eps);
+	free(prev);
+	return err;
+}

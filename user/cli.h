@@ -54,6 +54,7 @@ int cmd_weight(const struct cli *c, int argc, char **argv);
 int cmd_override(const struct cli *c, int argc, char **argv);
 int cmd_stats(const struct cli *c, int argc, char **argv);
 int cmd_top(const struct cli *c, int argc, char **argv);
+int cmd_rollout(const struct cli *c, int argc, char **argv);
 
 /* Manual-page style help; NULL: the overview. Returns 0 if the verb is known. */
 int cli_help(FILE *f, const char *verb);

@@ -1,187 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
-/*
- * attach / detach. Ingress runs XDP (a pinned bpf_link, native or generic)
- * or a tc clsact filter; egress always a tc filter for reverse NAT. Links
- * are pinned and tc filters live in the qdisc, so forwarding goes on after
- * the command exits.
- */
-#include <bpf/bpf.h>
-#include <bpf/libbpf.h>
+/* attach / detach: the verbs around user/attach.c. */
 #include <errno.h>
-#include <linux/if_link.h>
 #include <string.h>
-#include <unistd.h>
 
+#include "attach.h"
 #include "cli.h"
-#include "iface.h"
-
-#define CB_TC_HANDLE 0xcb
-#define CB_TC_PRIO   0xcb
-
-enum mode { MODE_XDP, MODE_XDP_GENERIC, MODE_TC, MODE_NONE };
-
-static const char *const mode_names[] = { "xdp", "xdp-generic", "tc", "none" };
-
-static int tc_attach(int ifindex, enum bpf_tc_attach_point where, int prog_fd)
-{
-	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = where);
-	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = CB_TC_HANDLE, .priority = CB_TC_PRIO,
-		    .prog_fd = prog_fd, .flags = BPF_TC_F_REPLACE);
-	int e = bpf_tc_hook_create(&hook);
-
-	if (e && e != -EEXIST)
-		return e;
-	return bpf_tc_attach(&hook, &opts);
-}
-
-static int tc_detach(int ifindex, enum bpf_tc_attach_point where)
-{
-	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = where);
-	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = CB_TC_HANDLE, .priority = CB_TC_PRIO);
-	int e = bpf_tc_detach(&hook, &opts);
-
-	return e == -ENOENT || e == -EINVAL ? 0 : e;
-}
-
-static int tc_present(int ifindex, enum bpf_tc_attach_point where)
-{
-	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = where);
-	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = CB_TC_HANDLE, .priority = CB_TC_PRIO);
-
-	return bpf_tc_query(&hook, &opts) == 0;
-}
-
-/*
- * Where the XDP link of ifname is pinned. bpffs refuses '.' in names and an
- * interface name cannot hold ':', so dots become colons without collisions.
- */
-static void link_rel(const char *ifname, char *rel, size_t len)
-{
-	snprintf(rel, len, "links/xdp-%s", ifname);
-	for (char *p = rel; *p; p++)
-		if (*p == '.')
-			*p = ':';
-}
-
-/* The XDP link pinned for ifname, if it still drives that interface. */
-static int xdp_link(const struct cb_state *st, const char *ifname, int ifindex, char *path,
-		    size_t len)
-{
-	struct bpf_link_info info;
-	__u32 ilen = sizeof(info);
-	char rel[64];
-	int fd;
-
-	link_rel(ifname, rel, sizeof(rel));
-	cb_state_path(st, rel, path, len);
-	fd = bpf_obj_get(path);
-	if (fd < 0)
-		return -1;
-	memset(&info, 0, sizeof(info));
-	if (bpf_obj_get_info_by_fd(fd, &info, &ilen) || (int)info.xdp.ifindex != ifindex) {
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
-static enum mode current_mode(const struct cb_state *st, const struct cb_link *l)
-{
-	char path[PATH_MAX];
-	int fd = xdp_link(st, l->name, l->ifindex, path, sizeof(path));
-	LIBBPF_OPTS(bpf_xdp_query_opts, q);
-
-	if (fd >= 0) {
-		close(fd);
-		if (bpf_xdp_query(l->ifindex, 0, &q) == 0 && q.attach_mode == XDP_ATTACHED_SKB)
-			return MODE_XDP_GENERIC;
-		return MODE_XDP;
-	}
-	if (tc_present(l->ifindex, BPF_TC_INGRESS))
-		return MODE_TC;
-	return MODE_NONE;
-}
-
-static int xdp_failed(const struct cb_link *l, int e)
-{
-	unsigned int feat;
-	int known = cb_link_xdp_features(l->ifindex, &feat) == 0;
-
-	if (e == -EBUSY || e == -EEXIST)
-		return cli_fail(EXIT_RUNTIME, "attach", "%s already runs another XDP program "
-				"(remove it, or use --mode tc)", l->name);
-	if (known && !(feat & CB_XDP_NATIVE))
-		return cli_fail(EXIT_RUNTIME, "attach", "the %s driver of %s has no native XDP "
-				"(it supports generic XDP and tc): use --mode xdp-generic or --mode tc",
-				l->kind[0] ? l->kind : "", l->name);
-	return cli_fail(EXIT_RUNTIME, "attach", "native XDP on %s failed: %s (driver %s native XDP); "
-			"try --mode xdp-generic or --mode tc", l->name, strerror(-e),
-			!known ? "does not say whether it supports" : "reports");
-}
-
-/* May ifindex be an XDP_REDIRECT target of the datapath? */
-static int redirect_target(const struct cb_link *l, enum mode m)
-{
-	unsigned int feat;
-
-	if (cb_link_xdp_features(l->ifindex, &feat) == 0)
-		return !!(feat & CB_XDP_REDIRECT);
-	return m == MODE_XDP;
-}
-
-static int do_attach(struct cb_state *st, const struct cb_link *l, enum mode m)
-{
-	char path[PATH_MAX], rel[64];
-	int in = -1, out = -1, lfd = -1, e;
-	struct cb_err err;
-
-	out = cb_state_prog(st, CB_PROG_TC_OUT, &err);
-	in = cb_state_prog(st, m == MODE_TC ? CB_PROG_TC_IN : CB_PROG_XDP, &err);
-	if (in < 0 || out < 0) {
-		e = cli_fail(EXIT_RUNTIME, "attach", "%s", err.msg);
-		goto out;
-	}
-	if ((e = tc_attach(l->ifindex, BPF_TC_EGRESS, out))) {
-		e = cli_fail(EXIT_RUNTIME, "attach", "tc egress on %s: %s", l->name, strerror(-e));
-		goto out;
-	}
-	if (m == MODE_TC) {
-		if ((e = tc_attach(l->ifindex, BPF_TC_INGRESS, in))) {
-			tc_detach(l->ifindex, BPF_TC_EGRESS);
-			e = cli_fail(EXIT_RUNTIME, "attach", "tc ingress on %s: %s", l->name, strerror(-e));
-		}
-		goto out;
-	}
-	LIBBPF_OPTS(bpf_link_create_opts, lopts,
-		    .flags = m == MODE_XDP_GENERIC ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE);
-	lfd = bpf_link_create(in, l->ifindex, BPF_XDP, &lopts);
-	if (lfd < 0) {
-		e = -errno;
-		tc_detach(l->ifindex, BPF_TC_EGRESS);
-		e = xdp_failed(l, e);
-		goto out;
-	}
-	link_rel(l->name, rel, sizeof(rel));
-	cb_state_path(st, rel, path, sizeof(path));
-	unlink(path);   /* a stale pin of an interface that went away */
-	if ((e = cb_state_pin(st, lfd, rel, &err))) {
-		bpf_link_detach(lfd);
-		tc_detach(l->ifindex, BPF_TC_EGRESS);
-		e = cli_fail(EXIT_RUNTIME, "attach", "%s", err.msg);
-		goto out;
-	}
-	if (redirect_target(l, m))
-		cb_tx_port_add(&st->maps, (uint32_t)l->ifindex);
-	e = 0;
-out:
-	if (in >= 0)
-		close(in);
-	if (out >= 0)
-		close(out);
-	if (lfd >= 0)
-		close(lfd);
-	return e;
-}
 
 int cmd_attach(const struct cli *c, int argc, char **argv)
 {
@@ -190,54 +13,52 @@ int cmd_attach(const struct cli *c, int argc, char **argv)
 	struct cb_state st;
 	struct cb_link l;
 	struct cb_err err;
-	enum mode m = MODE_NONE, cur;
+	enum cb_mode m = CB_MODE_NONE, cur;
 	int n = cli_args("attach", argc, argv, opts, pos, 1), e;
 
 	if (n < 0)
 		return EXIT_USAGE;
 	if (n < 1)
 		return cli_fail(EXIT_USAGE, "attach", "missing IFNAME (attach IFNAME [--mode xdp|xdp-generic|tc])");
-	for (int i = 0; i < MODE_NONE; i++)
-		if (!strcmp(mode_s, mode_names[i]))
-			m = (enum mode)i;
-	if (m == MODE_NONE)
+	for (int i = 0; i < CB_MODE_NONE; i++)
+		if (!strcmp(mode_s, cb_mode_names[i]))
+			m = (enum cb_mode)i;
+	if (m == CB_MODE_NONE)
 		return cli_fail(EXIT_USAGE, "attach", "--mode: '%s' is not xdp, xdp-generic or tc", mode_s);
 	if ((e = cb_link_get(pos[0], &l, &err)))
 		return cli_fail(e == -ENODEV ? EXIT_USAGE : EXIT_RUNTIME, "attach", "%s", err.msg);
 	if ((e = cli_state(c, CB_STATE_CREATE | CB_STATE_LOCK, &st, NULL)))
 		return e;
-	cur = current_mode(&st, &l);
+	cur = cb_attach_mode(&st, &l);
 	if (cur == m) {
 		cb_state_close(&st);
 		if (!c->json)
-			printf("%s: already attached (%s)\n", l.name, mode_names[m]);
+			printf("%s: already attached (%s)\n", l.name, cb_mode_names[m]);
 		return 0;
 	}
-	if (cur != MODE_NONE) {
+	if (cur != CB_MODE_NONE) {
 		cb_state_close(&st);
 		return cli_fail(EXIT_USAGE, "attach", "%s is attached in %s mode: detach it first",
-				l.name, mode_names[cur]);
+				l.name, cb_mode_names[cur]);
 	}
-	e = do_attach(&st, &l, m);
+	e = cb_attach(&st, &l, m, &err);
 	cb_state_close(&st);
 	if (e)
-		return e;
+		return cli_fail(EXIT_RUNTIME, "attach", "%s", err.msg);
 	if (!l.up)
 		fprintf(stderr, "canary-bpf: attach: note: %s is down; forwarding starts when it is up\n",
 			l.name);
 	if (!c->json)
-		printf("%s: attached (%s)\n", l.name, mode_names[m]);
+		printf("%s: attached (%s)\n", l.name, cb_mode_names[m]);
 	return 0;
 }
 
 int cmd_detach(const struct cli *c, int argc, char **argv)
 {
 	const char *pos[1];
-	char path[PATH_MAX], rel[64];
 	struct cb_state st;
-	struct cb_link l;
 	struct cb_err err;
-	int n = cli_args("detach", argc, argv, NULL, pos, 1), e, found = 0, fd;
+	int n = cli_args("detach", argc, argv, NULL, pos, 1), e;
 
 	if (n < 0)
 		return EXIT_USAGE;
@@ -245,34 +66,10 @@ int cmd_detach(const struct cli *c, int argc, char **argv)
 		return cli_fail(EXIT_USAGE, "detach", "missing IFNAME");
 	if ((e = cli_state(c, CB_STATE_LOCK, &st, NULL)))
 		return e;
-	link_rel(pos[0], rel, sizeof(rel));
-	cb_state_path(&st, rel, path, sizeof(path));
-	/* The interface may be gone: its pinned link is then all there is to remove. */
-	if (cb_link_get(pos[0], &l, &err) == 0) {
-		fd = xdp_link(&st, l.name, l.ifindex, path, sizeof(path));
-		if (fd >= 0) {
-			if (bpf_link_detach(fd)) {
-				e = -errno;
-				close(fd);
-				cb_state_close(&st);
-				return cli_fail(EXIT_RUNTIME, "detach", "XDP link of %s: %s", l.name,
-						strerror(-e));
-			}
-			close(fd);
-			found = 1;
-		}
-		found |= tc_present(l.ifindex, BPF_TC_INGRESS) | tc_present(l.ifindex, BPF_TC_EGRESS);
-		if ((e = tc_detach(l.ifindex, BPF_TC_INGRESS)) || (e = tc_detach(l.ifindex, BPF_TC_EGRESS))) {
-			cb_state_close(&st);
-			return cli_fail(EXIT_RUNTIME, "detach", "tc filter of %s: %s", l.name, strerror(-e));
-		}
-		cb_tx_port_del(&st.maps, (uint32_t)l.ifindex);
-	}
-	if (unlink(path) == 0)
-		found = 1;
+	e = cb_detach(&st, pos[0], &err);
 	cb_state_close(&st);
-	if (!found)
-		return cli_fail(EXIT_USAGE, "detach", "%s is not attached", pos[0]);
+	if (e)
+		return cli_fail(e == -ENOENT ? EXIT_USAGE : EXIT_RUNTIME, "detach", "%s", err.msg);
 	if (!c->json)
 		printf("%s: detached\n", pos[0]);
 	return 0;

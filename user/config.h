@@ -52,10 +52,14 @@ struct cb_cfg_rollout {
 	uint64_t progress_deadline_ms;
 	uint64_t interval_ms;            /* analysis */
 	double max_reset_ratio, max_error_ratio, max_latency_ratio;
+	double max_connect_failure_ratio;
+	uint64_t min_samples;            /* canary samples a metric needs to pass */
 	unsigned int failure_limit;
 	int auto_promote;
+	int drain_on_rollback;           /* 0: canary connections move to stable at rollback */
 	enum cb_cfg_on_failure on_failure;
 	char *on_promote, *on_rollback;  /* hook commands ("" or NULL: none) */
+	uint64_t hook_timeout_ms;
 };
 
 struct cb_cfg_service {

@@ -174,6 +174,32 @@ int cb_weight_set(const struct cb_maps *m, const struct cb_svc_key *k, uint32_t 
 	if (err)
 		return err;
 	svc.weight_bp = (uint16_t)weight_bp;
+	svc.flags &= (uint8_t)~CB_SVC_F_NO_CANARY;
+	return bpf_map_update_elem(m->services, k, &svc, BPF_EXIST) ? -errno : 0;
+}
+
+int cb_svc_set_affinity(const struct cb_maps *m, const struct cb_svc_key *k, uint8_t affinity)
+{
+	struct cb_service svc;
+	int err = cb_svc_get(m, k, &svc);
+
+	if (err)
+		return err;
+	if (affinity > CB_AFFINITY_CLIENT)
+		return -EINVAL;
+	svc.affinity = affinity;
+	return bpf_map_update_elem(m->services, k, &svc, BPF_EXIST) ? -errno : 0;
+}
+
+int cb_canary_off(const struct cb_maps *m, const struct cb_svc_key *k)
+{
+	struct cb_service svc;
+	int err = cb_svc_get(m, k, &svc);
+
+	if (err)
+		return err;
+	svc.weight_bp = 0;
+	svc.flags |= CB_SVC_F_NO_CANARY;
 	return bpf_map_update_elem(m->services, k, &svc, BPF_EXIST) ? -errno : 0;
 }
 

@@ -14,7 +14,7 @@
 
 struct cb_maps {
 	int meta, names, services, members, backends, maglev, ct, rev, ovr4, ovr6, stats, hist, global;
-	int tx_ports;
+	int tx_ports, rollouts, ctl;
 };
 
 /* An address of either family: what the parsers produce and the maps store. */
@@ -34,11 +34,20 @@ int cb_svc_add(const struct cb_maps *m, const struct cb_svc_key *k, uint8_t affi
 	       uint32_t maglev_m, uint32_t *id_out);
 int cb_svc_del(const struct cb_maps *m, const struct cb_svc_key *k);
 int cb_svc_get(const struct cb_maps *m, const struct cb_svc_key *k, struct cb_service *out);
+/* Setting a weight also lifts a rollback's CB_SVC_F_NO_CANARY: it is an explicit decision. */
 int cb_weight_set(const struct cb_maps *m, const struct cb_svc_key *k, uint32_t weight_bp);
+/* Rollback: weight 0 and no canary for overrides either, in one record update. */
+int cb_canary_off(const struct cb_maps *m, const struct cb_svc_key *k);
 
 /* Replace the whole backend set of a track (n == 0 empties it). */
 int cb_track_set(const struct cb_maps *m, const struct cb_svc_key *k, unsigned int track,
 		 const struct cb_endpoint *backends, size_t n);
+/*
+ * Promotion: the canary backends become the stable set (same backend ids, so
+ * no connection moves), the canary track empties and the weight returns to 0,
+ * all in one service record update. The old stable backends are retired.
+ */
+int cb_track_promote(const struct cb_maps *m, const struct cb_svc_key *k);
 /* Current backends of a track; *n is capacity in, count out. */
 int cb_track_get(const struct cb_maps *m, const struct cb_svc_key *k, unsigned int track,
 		 struct cb_endpoint *out, size_t *n);
@@ -71,6 +80,18 @@ struct cb_override {
 };
 int cb_overrides_list(const struct cb_maps *m, uint32_t svc_id, uint8_t family,
 		      struct cb_override **out, size_t *n);
+
+/* The agent's rollout records and the CLI's requests to it (cb_rollouts, cb_ctl). */
+int cb_rollout_get(const struct cb_maps *m, const char *name, struct cb_rollout *out);
+int cb_rollout_put(const struct cb_maps *m, const char *name, const struct cb_rollout *r);
+int cb_rollout_del(const struct cb_maps *m, const char *name);
+int cb_ctl_get(const struct cb_maps *m, const char *name, struct cb_ctl *out);
+int cb_ctl_put(const struct cb_maps *m, const char *name, const struct cb_ctl *c);
+int cb_ctl_del(const struct cb_maps *m, const char *name);
+/* Calls fn for each request still pending; stops at the first nonzero return. */
+int cb_ctl_each_pending(const struct cb_maps *m,
+			int (*fn)(const char *name, struct cb_ctl *c, void *arg), void *arg);
+int cb_svc_set_affinity(const struct cb_maps *m, const struct cb_svc_key *k, uint8_t affinity);
 
 /* Allow XDP_REDIRECT to ifindex (the device must run an XDP program). */
 int cb_tx_port_add(const struct cb_maps *m, uint32_t ifindex);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "canary.skel.h"
+#include "agent.h"
 #include "cli.h"
 
 static int version(void)
@@ -42,7 +43,7 @@ static const struct {
 } verbs[] = {
 	{ "attach", cmd_attach }, { "detach", cmd_detach }, { "service", cmd_service },
 	{ "backend", cmd_backend }, { "weight", cmd_weight }, { "override", cmd_override },
-	{ "stats", cmd_stats }, { "top", cmd_top },
+	{ "stats", cmd_stats }, { "top", cmd_top }, { "rollout", cmd_rollout },
 };
 
 int main(int argc, char **argv)
@@ -80,6 +81,14 @@ int main(int argc, char **argv)
 	}
 	if (!*c.pin || c.pin[0] != '/')
 		return cli_fail(EXIT_USAGE, "pin path", "'%s' is not an absolute path", c.pin);
+	if (!strcmp(argv[i], "agent")) {
+		for (int k = i + 1; k < argc; k++)
+			if (!strcmp(argv[k], "--help") || !strcmp(argv[k], "-h")) {
+				cli_help(stdout, "agent");
+				return 0;
+			}
+		return cmd_agent(argc - i, argv + i, c.pin);
+	}
 	for (size_t v = 0; v < sizeof(verbs) / sizeof(verbs[0]); v++) {
 		if (strcmp(argv[i], verbs[v].verb))
 			continue;

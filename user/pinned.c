@@ -35,6 +35,8 @@ static const struct {
 	{ "cb_hist", offsetof(struct cb_maps, hist) },
 	{ "cb_global", offsetof(struct cb_maps, global) },
 	{ "cb_tx_ports", offsetof(struct cb_maps, tx_ports) },
+	{ "cb_rollouts", offsetof(struct cb_maps, rollouts) },
+	{ "cb_ctl", offsetof(struct cb_maps, ctl) },
 };
 
 static const char *const prog_names[CB_PROGS] = {
@@ -247,6 +249,21 @@ int cb_state_open(const char *pin, int flags, struct cb_state *st, struct cb_err
 	if (found == 0 && (e = cb_meta_init(&st->maps)) && e != -EPROTO)
 		return fail(err, e, "write layout version: %s", strerror(-e));
 	return 0;
+}
+
+int cb_state_lock(struct cb_state *st, struct cb_err *err)
+{
+	if (st->lock_fd < 0)
+		return lock_dir(st, err);
+	if (flock(st->lock_fd, LOCK_EX))
+		return fail(err, -errno, "lock %s: %s", st->pin, strerror(errno));
+	return 0;
+}
+
+void cb_state_unlock(struct cb_state *st)
+{
+	if (st->lock_fd >= 0)
+		flock(st->lock_fd, LOCK_UN);
 }
 
 void cb_state_close(struct cb_state *st)

@@ -32,6 +32,8 @@ static void maps_from_skel(struct lab *l)
 		.hist = bpf_map__fd(s->maps.cb_hist),
 		.global = bpf_map__fd(s->maps.cb_global),
 		.tx_ports = bpf_map__fd(s->maps.cb_tx_ports),
+		.rollouts = bpf_map__fd(s->maps.cb_rollouts),
+		.ctl = bpf_map__fd(s->maps.cb_ctl),
 	};
 }
 

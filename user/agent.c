@@ -1,0 +1,285 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* canary-bpf agent: options, the event loop, signals and configuration reloads. */
+#include "agent.h"
+#include "log.h"
+
+#include <errno.h>
+#include <libgen.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/inotify.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#define EXIT_RUNTIME 1
+#define EXIT_USAGE   2
+#define RELOAD_DEBOUNCE_MS 200
+
+static int usage_fail(const char *what, const char *why)
+{
+	fprintf(stderr, "canary-bpf: agent: %s: %s\n", what, why);
+	return EXIT_USAGE;
+}
+
+/* Services and interfaces of cfg become the agent's; the old ones are let go. */
+static int adopt(struct agent *a, struct cb_config *cfg)
+{
+	struct cb_config old = a->cfg;
+	struct agent_svc *svcs = NULL, *old_svcs = a->svcs;
+	size_t n = 0, nold = a->nsvcs;
+	int e = agent_svcs_build(a, cfg, &svcs, &n, a->svcs, a->nsvcs);
+
+	if (e) {
+		agent_svcs_free(a, svcs, n);
+		return e;
+	}
+	a->cfg = *cfg;
+	a->svcs = svcs;
+	a->nsvcs = n;
+	memset(cfg, 0, sizeof(*cfg));
+	agent_ifaces_apply(a, old.ifaces ? &old : NULL);
+	agent_forget_removed(a, old_svcs, nold);
+	agent_svcs_free(a, old_svcs, nold);
+	cb_config_free(&old);
+	return 0;
+}
+
+static void reload(struct agent *a, const char *why)
+{
+	struct cb_config cfg;
+	struct cb_cfg_err err;
+	struct cb_err lerr;
+
+	if (cb_config_load(a->config_path, &cfg, &err)) {
+		cb_log(CB_LOG_ERROR, NULL, "config", "%s: keeping the running configuration",
+		       err.msg);
+		return;
+	}
+	if (cb_state_lock(&a->st, &lerr)) {
+		cb_log(CB_LOG_ERROR, NULL, "config", "%s", lerr.msg);
+		cb_config_free(&cfg);
+		return;
+	}
+	if (adopt(a, &cfg))
+		cb_log(CB_LOG_ERROR, NULL, "config", "out of memory: keeping the running configuration");
+	else
+		cb_log(CB_LOG_INFO, NULL, "config", "reloaded (%s): %zu services, %zu interfaces",
+		       why, a->cfg.nservices, a->cfg.nifaces);
+	cb_state_unlock(&a->st);
+	cb_config_free(&cfg);
+	a->resync_at_ms = 0;
+}
+
+static void on_signal(struct agent *a)
+{
+	struct signalfd_siginfo si;
+
+	while (read(a->sigfd, &si, sizeof(si)) == sizeof(si)) {
+		if (si.ssi_signo == SIGHUP) {
+			reload(a, "SIGHUP");
+		} else if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) {
+			cb_log(CB_LOG_INFO, NULL, "stop", "%s: exiting; forwarding stays as it is",
+			       strsignal((int)si.ssi_signo));
+			a->stop = 1;
+		}
+		/* SIGCHLD only wakes the loop: hooks are reaped by pid in agent_hooks_tick. */
+	}
+}
+
+/*
+ * Any change in the file's directory: a ConfigMap update swaps the "..data"
+ * symlink there and never writes the file itself. Parsing is cheap; the
+ * debounce only folds the burst of events of one update into one reload.
+ */
+static void on_inotify(struct agent *a, uint64_t now)
+{
+	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+
+	while (read(a->inofd, buf, sizeof(buf)) > 0)
+		;
+	a->reload_at_ms = now + RELOAD_DEBOUNCE_MS;
+}
+
+static void tick(struct agent *a, uint64_t now)
+{
+	struct cb_err err;
+	int resync = now >= a->resync_at_ms;
+
+	agent_health_tick(a, now);
+	if (cb_state_lock(&a->st, &err)) {
+		cb_log(CB_LOG_ERROR, NULL, "state", "%s", err.msg);
+		return;
+	}
+	agent_ctl_tick(a, now);
+	agent_rollout_tick(a, now);
+	for (size_t i = 0; i < a->nsvcs; i++)
+		if (resync || a->svcs[i].dirty)
+			agent_reconcile(a, &a->svcs[i], now);
+	if (resync) {
+		agent_ifaces_apply(a, NULL);
+		a->resync_at_ms = now + AGENT_RESYNC_MS;
+	}
+	cb_state_unlock(&a->st);
+	agent_hooks_tick(a, now);
+	if (!a->ready) {
+		a->ready = 1;
+		cb_log(CB_LOG_INFO, NULL, "ready", "%zu services applied", a->nsvcs);
+	}
+}
+
+static int loop(struct agent *a)
+{
+	struct epoll_event evs[64];
+	uint64_t next_tick = 0;
+
+	while (!a->stop) {
+		uint64_t now = cb_now_ms();
+		int wait = next_tick > now ? (int)(next_tick - now) : 0;
+		int n = epoll_wait(a->epfd, evs, 64, wait);
+
+		if (n < 0 && errno != EINTR) {
+			cb_log(CB_LOG_ERROR, NULL, "loop", "epoll_wait: %s", strerror(errno));
+			return EXIT_RUNTIME;
+		}
+		now = cb_now_ms();
+		for (int i = 0; i < n; i++) {
+			void *p = evs[i].data.ptr;
+
+			if (p == &a->sigfd)
+				on_signal(a);
+			else if (p == &a->inofd)
+				on_inotify(a, now);
+			else
+				agent_probe_event(a, p, now);
+		}
+		if (a->reload_at_ms && now >= a->reload_at_ms) {
+			a->reload_at_ms = 0;
+			reload(a, "file changed");
+		}
+		if (!a->stop && now >= next_tick) {
+			tick(a, now);
+			next_tick = now + AGENT_TICK_MS;
+		}
+	}
+	return 0;
+}
+
+static int watch(struct agent *a, int fd, void *tag)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = tag };
+
+	return epoll_ctl(a->epfd, EPOLL_CTL_ADD, fd, &ev);
+}
+
+static int setup(struct agent *a)
+{
+	sigset_t set;
+	char *copy = strdup(a->config_path);
+
+	if (!copy)
+		return -ENOMEM;
+	snprintf(a->config_dir, sizeof(a->config_dir), "%s", dirname(copy));
+	free(copy);
+	sigemptyset(&set);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGCHLD);
+	if (sigprocmask(SIG_BLOCK, &set, NULL))
+		return -errno;
+	a->epfd = epoll_create1(EPOLL_CLOEXEC);
+	a->sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	a->inofd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	if (a->epfd < 0 || a->sigfd < 0 || a->inofd < 0)
+		return -errno;
+	if (inotify_add_watch(a->inofd, a->config_dir, IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE |
+			      IN_DELETE | IN_MOVED_FROM | IN_ATTRIB) < 0)
+		return -errno;
+	if (watch(a, a->sigfd, &a->sigfd) || watch(a, a->inofd, &a->inofd))
+		return -errno;
+	return 0;
+}
+
+static void teardown(struct agent *a)
+{
+	agent_hooks_stop(a);
+	agent_svcs_free(a, a->svcs, a->nsvcs);
+	a->svcs = NULL;
+	a->nsvcs = 0;
+	cb_config_free(&a->cfg);
+	cb_state_close(&a->st);
+	if (a->inofd >= 0)
+		close(a->inofd);
+	if (a->sigfd >= 0)
+		close(a->sigfd);
+	if (a->epfd >= 0)
+		close(a->epfd);
+}
+
+int cmd_agent(int argc, char **argv, const char *pin)
+{
+	struct agent a = { .epfd = -1, .sigfd = -1, .inofd = -1 };
+	struct cb_config cfg;
+	struct cb_cfg_err cerr;
+	struct cb_err err;
+	int e, rc;
+
+	for (int i = 1; i < argc; i++) {
+		const char *o = argv[i], *v = NULL, *eq = strchr(o, '=');
+		size_t olen = eq ? (size_t)(eq - o) : strlen(o);
+
+		if (strncmp(o, "--", 2))
+			return usage_fail(o, "unexpected argument (agent --config FILE)");
+		if (eq)
+			v = eq + 1;
+		else if (i + 1 < argc)
+			v = argv[++i];
+		if (!v)
+			return usage_fail(o, "needs a value");
+		if (olen == 8 && !strncmp(o, "--config", olen))
+			a.config_path = v;
+		else if (olen == 12 && !strncmp(o, "--log-format", olen)) {
+			if (cb_log_set_format(v))
+				return usage_fail("--log-format", "expected text or json");
+		} else if (olen == 11 && !strncmp(o, "--log-level", olen)) {
+			if (cb_log_set_level(v))
+				return usage_fail("--log-level", "expected debug, info, warn or error");
+		} else {
+			return usage_fail(o, "unknown option (see canary-bpf agent --help)");
+		}
+	}
+	if (!a.config_path)
+		return usage_fail("--config", "is required");
+	if (cb_config_load(a.config_path, &cfg, &cerr)) {
+		fprintf(stderr, "canary-bpf: agent: %s\n", cerr.msg);
+		return EXIT_USAGE;
+	}
+	if ((e = setup(&a))) {
+		fprintf(stderr, "canary-bpf: agent: setup: %s\n", strerror(-e));
+		cb_config_free(&cfg);
+		teardown(&a);
+		return EXIT_RUNTIME;
+	}
+	if ((e = cb_state_open(pin, CB_STATE_CREATE | CB_STATE_LOCK, &a.st, &err))) {
+		fprintf(stderr, "canary-bpf: agent: state: %s\n", err.msg);
+		cb_config_free(&cfg);
+		teardown(&a);
+		return EXIT_RUNTIME;
+	}
+	e = adopt(&a, &cfg);
+	cb_state_unlock(&a.st);
+	cb_config_free(&cfg);
+	if (e) {
+		fprintf(stderr, "canary-bpf: agent: %s\n", strerror(-e));
+		teardown(&a);
+		return EXIT_RUNTIME;
+	}
+	cb_log(CB_LOG_INFO, NULL, "start", "canary-bpf %s: %s: %zu services, %zu interfaces, pin path %s",
+	       CB_VERSION, a.config_path, a.cfg.nservices, a.cfg.nifaces, pin);
+	rc = loop(&a);
+	teardown(&a);
+	return rc;
+}

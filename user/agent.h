@@ -1,0 +1,89 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * canary-bpf agent: one single-threaded event loop (epoll) that owns the
+ * services of a YAML file. agent.c runs the loop, signals and reloads;
+ * agent_svc.c makes the datapath match the file and health checks the
+ * backends; agent_ro.c runs the rollouts (analysis, CLI requests, hooks).
+ * Nothing in the loop blocks: probes are non-blocking sockets in the epoll
+ * set and hooks are child processes reaped on the way.
+ */
+#ifndef CB_AGENT_H
+#define CB_AGENT_H
+
+#include <limits.h>
+#include "analysis.h"
+#include "attach.h"
+#include "config.h"
+#include "hook.h"
+#include "probe.h"
+#include "rollout.h"
+
+#define AGENT_TICK_MS    100     /* CLI requests and due checks are looked at this often */
+#define AGENT_RESYNC_MS  5000    /* every service is compared with the maps this often */
+#define AGENT_MAX_HOOKS  64
+
+struct agent_svc;
+
+struct agent_be {
+	struct cb_endpoint ep;
+	unsigned int track;
+	struct cb_health_state hs;
+	struct cb_probe probe;
+	uint64_t next_ms;              /* next probe */
+	struct agent_svc *svc;
+};
+
+/* Counters of both tracks at one moment: analysis works on differences. */
+struct agent_snap {
+	struct cb_track_stats st[CB_TRACKS];
+	struct cb_hist hist[CB_TRACKS][CB_HISTS];
+};
+
+struct agent_svc {
+	const struct cb_cfg_service *cfg;   /* into agent.cfg */
+	struct cb_svc_key key;
+	struct agent_be *be[CB_TRACKS];
+	size_t nbe[CB_TRACKS];
+	struct agent_snap *base;       /* start of the analysis window; NULL: none yet */
+	uint64_t last_check_ms;
+	int dirty;                     /* the maps may differ from what this service wants */
+	int broken;                    /* the last apply failed (logged once) */
+};
+
+struct agent {
+	const char *config_path;
+	char config_dir[PATH_MAX];
+	struct cb_config cfg;
+	struct agent_svc *svcs;
+	size_t nsvcs;
+	struct cb_state st;
+	int epfd, sigfd, inofd;
+	struct cb_hook hooks[AGENT_MAX_HOOKS];
+	size_t nhooks;
+	uint64_t reload_at_ms;         /* a change on disk, debounced */
+	uint64_t resync_at_ms;
+	int stop;
+	int ready;                     /* the first pass over every service is done */
+};
+
+/* agent_svc.c */
+int agent_svcs_build(struct agent *a, const struct cb_config *cfg, struct agent_svc **out,
+		     size_t *n, const struct agent_svc *old, size_t nold);
+void agent_svcs_free(struct agent *a, struct agent_svc *s, size_t n);
+void agent_forget_removed(struct agent *a, const struct agent_svc *old, size_t nold);
+void agent_ifaces_apply(struct agent *a, const struct cb_config *old);
+int agent_reconcile(struct agent *a, struct agent_svc *s, uint64_t now);
+void agent_health_tick(struct agent *a, uint64_t now);
+void agent_probe_event(struct agent *a, struct agent_be *be, uint64_t now);
+struct agent_svc *agent_svc_find(struct agent *a, const char *name);
+int agent_canary_all_down(const struct agent_svc *s);
+
+/* agent_ro.c */
+void agent_rollout_tick(struct agent *a, uint64_t now);
+void agent_ctl_tick(struct agent *a, uint64_t now);
+void agent_hooks_tick(struct agent *a, uint64_t now);
+void agent_hooks_stop(struct agent *a);
+
+int cmd_agent(int argc, char **argv, const char *pin);
+
+#endif

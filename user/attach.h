@@ -1,0 +1,19 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/* Attach and detach the datapath: shared by the attach/detach verbs and the agent. */
+#ifndef CB_ATTACH_H
+#define CB_ATTACH_H
+
+#include "iface.h"
+#include "pinned.h"
+
+enum cb_mode { CB_MODE_XDP, CB_MODE_XDP_GENERIC, CB_MODE_TC, CB_MODE_NONE };
+extern const char *const cb_mode_names[];   /* "xdp", "xdp-generic", "tc", "none" */
+
+/* How l is attached now (CB_MODE_NONE: not by us). */
+enum cb_mode cb_attach_mode(const struct cb_state *st, const struct cb_link *l);
+/* 0, or -errno with err saying what failed and what to try. Nothing is left half-attached. */
+int cb_attach(struct cb_state *st, const struct cb_link *l, enum cb_mode m, struct cb_err *err);
+/* -ENOENT when ifname was not attached; the interface itself may be gone. */
+int cb_detach(struct cb_state *st, const char *ifname, struct cb_err *err);
+
+#endif

@@ -1,0 +1,227 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+#include "rollout.h"
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+static const char *const phases[] = {
+	[CB_PHASE_IDLE] = "idle", [CB_PHASE_PROGRESSING] = "progressing",
+	[CB_PHASE_PAUSED] = "paused", [CB_PHASE_PROMOTED] = "promoted",
+	[CB_PHASE_ROLLED_BACK] = "rolled_back",
+};
+
+const char *cb_phase_name(uint32_t phase)
+{
+	return phase < sizeof(phases) / sizeof(phases[0]) ? phases[phase] : "unknown";
+}
+
+const char *cb_ctl_name(uint32_t cmd)
+{
+	static const char *const names[] = { "?", "pause", "resume", "abort", "promote" };
+
+	return cmd < sizeof(names) / sizeof(names[0]) ? names[cmd] : "?";
+}
+
+uint64_t cb_set_fingerprint(const void *data, size_t len)
+{
+	const uint8_t *p = data;
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ p[i]) * 0x100000001b3ULL;
+	return h ? h : 1;   /* 0 means "no rollout" in the record */
+}
+
+static void reason(struct cb_rollout *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void reason(struct cb_rollout *r, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(r->reason, sizeof(r->reason), fmt, ap);
+	va_end(ap);
+}
+
+static void fmt_weight(uint32_t bp, char *buf, size_t len)
+{
+	if (bp % 100)
+		snprintf(buf, len, "%u.%02u%%", bp / 100, bp % 100);
+	else
+		snprintf(buf, len, "%u%%", bp / 100);
+}
+
+static enum cb_ro_action promote(struct cb_rollout *r)
+{
+	r->phase = CB_PHASE_PROMOTED;
+	r->weight_bp = 0;
+	r->flags &= ~(uint32_t)CB_RO_F_GATE;
+	r->promotions++;
+	return CB_RO_PROMOTE;
+}
+
+/* Step i, or what comes after the last one. */
+static enum cb_ro_action enter_step(const struct cb_cfg_rollout *cfg, struct cb_rollout *r,
+				    uint32_t i)
+{
+	char w[16];
+
+	r->failures = 0;
+	r->step_elapsed_ms = 0;
+	r->flags &= ~(uint32_t)CB_RO_F_GATE;
+	if (i >= cfg->nsteps) {
+		r->step = (uint32_t)cfg->nsteps - 1;
+		if (cfg->auto_promote) {
+			reason(r, "all %zu steps passed", cfg->nsteps);
+			return promote(r);
+		}
+		r->phase = CB_PHASE_PAUSED;
+		r->flags |= CB_RO_F_GATE;
+		reason(r, "all %zu steps passed; waiting for rollout promote", cfg->nsteps);
+		return CB_RO_PAUSE;
+	}
+	r->step = i;
+	if (cfg->steps[i] == CB_STEP_PAUSE) {
+		r->phase = CB_PHASE_PAUSED;
+		r->flags |= CB_RO_F_GATE;
+		reason(r, "step %u is a pause: waiting for rollout resume or promote", i + 1);
+		return CB_RO_PAUSE;
+	}
+	r->phase = CB_PHASE_PROGRESSING;
+	r->weight_bp = cfg->steps[i];
+	fmt_weight(r->weight_bp, w, sizeof(w));
+	reason(r, "step %u of %zu: canary weight %s", i + 1, cfg->nsteps, w);
+	return CB_RO_SET_WEIGHT;
+}
+
+enum cb_ro_action cb_ro_start(const struct cb_cfg_rollout *cfg, struct cb_rollout *r, uint64_t fp)
+{
+	r->canary_fp = fp;
+	r->nsteps = (uint32_t)cfg->nsteps;
+	r->step_duration_ms = cfg->step_duration_ms;
+	r->weight_bp = 0;
+	return enter_step(cfg, r, 0);
+}
+
+static enum cb_ro_action on_failure(const struct cb_cfg_rollout *cfg, struct cb_rollout *r,
+				    const char *why)
+{
+	if (cfg->on_failure == CB_ON_FAILURE_PAUSE) {
+		r->phase = CB_PHASE_PAUSED;
+		reason(r, "paused on failure: %s", why);
+		return CB_RO_PAUSE;
+	}
+	r->phase = CB_PHASE_ROLLED_BACK;
+	r->weight_bp = 0;
+	r->rollbacks++;
+	reason(r, "rolled back: %s", why);
+	return CB_RO_ROLLBACK;
+}
+
+enum cb_ro_action cb_ro_check(const struct cb_cfg_rollout *cfg, struct cb_rollout *r,
+			      const struct cb_ro_input *in)
+{
+	enum cb_verdict v = in->verdict;
+	const char *why = in->why && *in->why ? in->why : "analysis failed";
+	char buf[CB_REASON_LEN];
+
+	if (r->phase != CB_PHASE_PROGRESSING)
+		return CB_RO_NONE;
+	r->nsteps = (uint32_t)cfg->nsteps;
+	r->step_duration_ms = cfg->step_duration_ms;
+	r->step_elapsed_ms += in->dt_ms;
+	if (in->canary_all_down) {
+		v = CB_FAIL;
+		why = "every canary backend fails its health check";
+	}
+	if (v == CB_FAIL) {
+		if (++r->failures >= cfg->failure_limit)
+			return on_failure(cfg, r, why);
+		snprintf(buf, sizeof(buf), "failing check %u of %u: %s", r->failures,
+			 cfg->failure_limit, why);
+		memcpy(r->reason, buf, sizeof(buf));
+		return CB_RO_NONE;
+	}
+	if (v == CB_PASS)
+		r->failures = 0;
+	if (v == CB_PASS && r->step_elapsed_ms >= cfg->step_duration_ms &&
+	    in->canary_connections >= cfg->min_connections)
+		return enter_step(cfg, r, r->step + 1);
+	/* Holding: too little traffic to judge, or the step is not over yet. */
+	if (r->step_elapsed_ms >= cfg->progress_deadline_ms) {
+		if (v == CB_INCONCLUSIVE)
+			snprintf(buf, sizeof(buf), "no decision in step %u within the progress "
+				 "deadline: %s", r->step + 1, why);
+		else
+			snprintf(buf, sizeof(buf), "no progress in step %u within the progress "
+				 "deadline: %" PRIu64 " canary connections of %" PRIu64 " needed",
+				 r->step + 1, in->canary_connections, cfg->min_connections);
+		return on_failure(cfg, r, buf);
+	}
+	if (v == CB_INCONCLUSIVE && r->step_elapsed_ms >= cfg->step_duration_ms)
+		snprintf(r->reason, sizeof(r->reason), "step %u holds: %s", r->step + 1, why);
+	else if (r->step_elapsed_ms >= cfg->step_duration_ms)
+		snprintf(r->reason, sizeof(r->reason), "step %u holds: %" PRIu64 " canary "
+			 "connections of %" PRIu64 " needed", r->step + 1, in->canary_connections,
+			 cfg->min_connections);
+	return CB_RO_NONE;
+}
+
+static int refuse(const struct cb_rollout *r, enum cb_ctl_cmd cmd, char *msg, size_t len)
+{
+	snprintf(msg, len, "cannot %s a rollout that is %s", cb_ctl_name(cmd), cb_phase_name(r->phase));
+	return -1;
+}
+
+int cb_ro_command(const struct cb_cfg_rollout *cfg, struct cb_rollout *r, enum cb_ctl_cmd cmd,
+		  char *msg, size_t len)
+{
+	int live = r->phase == CB_PHASE_PROGRESSING || r->phase == CB_PHASE_PAUSED;
+	enum cb_ro_action a;
+
+	switch (cmd) {
+	case CB_CTL_PAUSE:
+		if (r->phase != CB_PHASE_PROGRESSING)
+			return refuse(r, cmd, msg, len);
+		r->phase = CB_PHASE_PAUSED;
+		reason(r, "paused by rollout pause at step %u", r->step + 1);
+		a = CB_RO_PAUSE;
+		break;
+	case CB_CTL_RESUME:
+		if (r->phase == CB_PHASE_ROLLED_BACK) {
+			/* A retry: the same canary set from the first step. */
+			a = cb_ro_start(cfg, r, r->canary_fp);
+			break;
+		}
+		if (r->phase != CB_PHASE_PAUSED)
+			return refuse(r, cmd, msg, len);
+		if (r->flags & CB_RO_F_GATE) {
+			a = enter_step(cfg, r, r->step + 1);
+			break;
+		}
+		r->phase = CB_PHASE_PROGRESSING;
+		r->failures = 0;
+		reason(r, "resumed at step %u", r->step + 1);
+		a = CB_RO_RESTART_WINDOW;
+		break;
+	case CB_CTL_ABORT:
+		if (!live)
+			return refuse(r, cmd, msg, len);
+		a = on_failure(&(struct cb_cfg_rollout){ .on_failure = CB_ON_FAILURE_ROLLBACK }, r,
+			       "aborted by rollout abort");
+		break;
+	case CB_CTL_PROMOTE:
+		if (!live)
+			return refuse(r, cmd, msg, len);
+		reason(r, "promoted by rollout promote at step %u", r->step + 1);
+		a = promote(r);
+		break;
+	default:
+		snprintf(msg, len, "unknown command %u", cmd);
+		return -1;
+	}
+	snprintf(msg, len, "%s: %s", cb_phase_name(r->phase), r->reason);
+	return (int)a;
+}
