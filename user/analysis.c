@@ -5,7 +5,7 @@
  * A metric fails only with significant evidence that the canary is past
  * the configured limit AND worse than stable. For a ratio both are tested
  * (the limit alone would blame the canary for an outage both tracks share,
- * stable alone would fail a canary for matching a noisy stable). Latency is
+ * stable alone would fail a canary that is worse but within the limit). Latency is
  * tested against the limit as a margin over stable. Under a healthy canary
  * the tests have to fire by chance together, which is what keeps a check
  * run every second from rolling back good releases.
@@ -47,8 +47,9 @@ static double clamp01(double p)
 
 /*
  * Continued fraction of the incomplete beta function (modified Lentz),
- * as in Numerical Recipes' betacf. It needs O(sqrt(max(a, b))) iterations
- * in the worst case, a few ten thousand for n = 1e9, hence the high cap.
+ * as in Numerical Recipes' betacf. Iterations grow as sqrt(max(a, b)) next
+ * to the mean (~4000 for n = 1e9, p = 0.5; tens elsewhere), so the cap
+ * scales with it instead of NR's fixed 100, which would truncate there.
  */
 static double betacf(double a, double b, double x)
 {

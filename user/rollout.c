@@ -197,6 +197,11 @@ int cb_ro_command(const struct cb_cfg_rollout *cfg, struct cb_rollout *r, enum c
 		}
 		if (r->phase != CB_PHASE_PAUSED)
 			return refuse(r, cmd, msg, len);
+		if ((r->flags & CB_RO_F_GATE) && r->step + 1 >= cfg->nsteps) {
+			reason(r, "promoted by rollout resume after the last step");
+			a = promote(r);
+			break;
+		}
 		if (r->flags & CB_RO_F_GATE) {
 			a = enter_step(cfg, r, r->step + 1);
 			break;

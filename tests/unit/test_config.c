@@ -127,6 +127,16 @@ static void test_errors_name_the_place(void **state)
 		  "c.yaml:5:19:", "shorter" },
 		{ "services:\n  - name: a\n    vip: 10.0.0.1\n    port: 80\n    rollout:\n      steps: [5]\n      analysis: {max_error_ratio: 2}\n",
 		  "c.yaml:7:35:", "0..1" },
+		{ "services:\n  - name: a\n    vip: 10.0.0.1\n    port: 80\n    stable: [10.0.0.2]\n    rollout: {steps: [5, 101]}\n",
+		  "c.yaml:6:26:", "100" },
+		{ "services:\n  - name: a\n    vip: 10.0.0.1\n    port: 80\n    stable: [10.0.0.2, 10.0.0.999:80]\n",
+		  "c.yaml:5:24:", "stable" },
+		{ "services:\n  - name: a\n    vip: 10.0.0.1\n    port: 80\n    stable: [10.0.0.2]\n    rollout: {steps: [5], step_duration: 5m, progress_deadline: 1m}\n",
+		  "c.yaml:6:14:", "progress_deadline" },
+		{ "services:\n  - name: a\n    vip: 10.0.0.1\n    port: 80\n    rollout: {steps: [5]}\n",
+		  "c.yaml:5:14:", "stable backends" },
+		{ "services:\n  - name: a\n    vip: 10.0.0.1\n    port: 80\n    stable: [10.0.0.2]\n    rollout: {steps: [5], hooks: {on_promote: x, timeout: soon}}\n",
+		  "c.yaml:6:59:", "duration" },
 	};
 	struct cb_config c;
 	struct cb_cfg_err err;

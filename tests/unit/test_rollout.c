@@ -1,0 +1,195 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* The rollout state machine (user/rollout.c): steps, holds, failures, gates, commands. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "rollout.h"
+
+static uint32_t steps3[] = { 1000, 5000, 10000 };
+
+static struct cb_cfg_rollout cfg_of(uint32_t *steps, size_t n)
+{
+	return (struct cb_cfg_rollout){
+		.present = 1, .steps = steps, .nsteps = n, .step_duration_ms = 10000,
+		.min_connections = 100, .progress_deadline_ms = 60000, .interval_ms = 1000,
+		.failure_limit = 2, .auto_promote = 1, .on_failure = CB_ON_FAILURE_ROLLBACK,
+	};
+}
+
+static enum cb_ro_action tick(const struct cb_cfg_rollout *c, struct cb_rollout *r,
+			      enum cb_verdict v, uint64_t conns)
+{
+	struct cb_ro_input in = { .dt_ms = 1000, .verdict = v, .why = "HTTP 5xx ratio: canary 9%",
+				  .canary_connections = conns };
+
+	return cb_ro_check(c, r, &in);
+}
+
+static void test_steps_advance_only_after_duration_and_traffic(void **state)
+{
+	struct cb_cfg_rollout c = cfg_of(steps3, 3);
+	struct cb_rollout r = { 0 };
+
+	(void)state;
+	assert_int_equal(cb_ro_start(&c, &r, 42), CB_RO_SET_WEIGHT);
+	assert_int_equal(r.phase, CB_PHASE_PROGRESSING);
+	assert_int_equal(r.weight_bp, 1000);
+	for (int i = 0; i < 9; i++)
+		assert_int_equal(tick(&c, &r, CB_PASS, 500), CB_RO_NONE);
+	/* Ten seconds, but too few canary connections: the step holds. */
+	assert_int_equal(tick(&c, &r, CB_PASS, 99), CB_RO_NONE);
+	assert_non_null(strstr(r.reason, "99 canary connections of 100"));
+	assert_int_equal(tick(&c, &r, CB_PASS, 100), CB_RO_SET_WEIGHT);
+	assert_int_equal(r.step, 1);
+	assert_int_equal(r.weight_bp, 5000);
+	assert_int_equal(r.step_elapsed_ms, 0);
+}
+
+static void test_inconclusive_holds_then_deadline_fails(void **state)
+{
+	struct cb_cfg_rollout c = cfg_of(steps3, 3);
+	struct cb_rollout r = { 0 };
+	int i;
+
+	(void)state;
+	cb_ro_start(&c, &r, 1);
+	for (i = 0; i < 59; i++)
+		assert_int_equal(tick(&c, &r, CB_INCONCLUSIVE, 1000), CB_RO_NONE);
+	assert_int_equal(r.step, 0);
+	assert_int_equal(tick(&c, &r, CB_INCONCLUSIVE, 1000), CB_RO_ROLLBACK);
+	assert_int_equal(r.phase, CB_PHASE_ROLLED_BACK);
+	assert_non_null(strstr(r.reason, "progress deadline"));
+}
+
+static void test_consecutive_failures_roll_back(void **state)
+{
+	struct cb_cfg_rollout c = cfg_of(steps3, 3);
+	struct cb_rollout r = { 0 };
+
+	(void)state;
+	cb_ro_start(&c, &r, 1);
+	assert_int_equal(tick(&c, &r, CB_FAIL, 10), CB_RO_NONE);
+	assert_int_equal(tick(&c, &r, CB_PASS, 10), CB_RO_NONE);   /* not consecutive */
+	assert_int_equal(tick(&c, &r, CB_FAIL, 10), CB_RO_NONE);
+	assert_int_equal(tick(&c, &r, CB_INCONCLUSIVE, 10), CB_RO_NONE);
+	assert_int_equal(tick(&c, &r, CB_FAIL, 10), CB_RO_ROLLBACK);
+	assert_int_equal(r.weight_bp, 0);
+	assert_int_equal(r.rollbacks, 1);
+	assert_non_null(strstr(r.reason, "HTTP 5xx ratio"));
+	/* Nothing happens to a finished rollout. */
+	assert_int_equal(tick(&c, &r, CB_FAIL, 10), CB_RO_NONE);
+	assert_int_equal(r.rollbacks, 1);
+}
+
+static void test_on_failure_pause_and_all_canary_down(void **state)
+{
+	struct cb_cfg_rollout c = cfg_of(steps3, 3);
+	struct cb_rollout r = { 0 };
+	struct cb_ro_input down = { .dt_ms = 1000, .verdict = CB_PASS, .canary_all_down = 1 };
+	char msg[128];
+
+	(void)state;
+	c.on_failure = CB_ON_FAILURE_PAUSE;
+	c.failure_limit = 1;
+	cb_ro_start(&c, &r, 1);
+	assert_int_equal(cb_ro_check(&c, &r, &down), CB_RO_PAUSE);
+	assert_int_equal(r.phase, CB_PHASE_PAUSED);
+	assert_int_equal(r.weight_bp, 1000);   /* a pause keeps the weight */
+	assert_non_null(strstr(r.reason, "health check"));
+	assert_int_equal(cb_ro_command(&c, &r, CB_CTL_RESUME, msg, sizeof(msg)), CB_RO_RESTART_WINDOW);
+	assert_int_equal(r.phase, CB_PHASE_PROGRESSING);
+	assert_int_equal(r.step, 0);
+}
+
+static void test_last_step_promotes_or_waits(void **state)
+{
+	struct cb_cfg_rollout c = cfg_of(steps3, 3);
+	struct cb_rollout r = { 0 };
+	char msg[128];
+
+	(void)state;
+	for (int auto_promote = 1; auto_promote >= 0; auto_promote--) {
+		enum cb_ro_action last = CB_RO_NONE;
+
+		c.auto_promote = auto_promote;
+		memset(&r, 0, sizeof(r));
+		cb_ro_start(&c, &r, 1);
+		for (int i = 0; i < 40 && r.phase == CB_PHASE_PROGRESSING; i++)
+			last = tick(&c, &r, CB_PASS, 1000);
+		assert_int_equal(last, auto_promote ? CB_RO_PROMOTE : CB_RO_PAUSE);
+		assert_int_equal(r.phase, auto_promote ? CB_PHASE_PROMOTED : CB_PHASE_PAUSED);
+	}
+	assert_int_equal(cb_ro_command(&c, &r, CB_CTL_RESUME, msg, sizeof(msg)), CB_RO_PROMOTE);
+	assert_int_equal(r.phase, CB_PHASE_PROMOTED);
+	assert_int_equal(r.weight_bp, 0);
+	assert_int_equal(r.promotions, 1);
+}
+
+static void test_pause_step_is_a_gate(void **state)
+{
+	uint32_t steps[] = { 500, CB_STEP_PAUSE, 5000 };
+	struct cb_cfg_rollout c = cfg_of(steps, 3);
+	struct cb_rollout r = { 0 };
+	char msg[128];
+
+	(void)state;
+	cb_ro_start(&c, &r, 1);
+	for (int i = 0; i < 9; i++)
+		tick(&c, &r, CB_PASS, 1000);
+	assert_int_equal(tick(&c, &r, CB_PASS, 1000), CB_RO_PAUSE);
+	assert_int_equal(r.phase, CB_PHASE_PAUSED);
+	assert_int_equal(r.weight_bp, 500);
+	/* A gate does not time out and checks do not move it. */
+	for (int i = 0; i < 100; i++)
+		assert_int_equal(tick(&c, &r, CB_PASS, 1000), CB_RO_NONE);
+	assert_int_equal(cb_ro_command(&c, &r, CB_CTL_PAUSE, msg, sizeof(msg)), -1);
+	assert_non_null(strstr(msg, "paused"));
+	assert_int_equal(cb_ro_command(&c, &r, CB_CTL_RESUME, msg, sizeof(msg)), CB_RO_SET_WEIGHT);
+	assert_int_equal(r.step, 2);
+	assert_int_equal(r.weight_bp, 5000);
+}
+
+static void test_commands(void **state)
+{
+	struct cb_cfg_rollout c = cfg_of(steps3, 3);
+	struct cb_rollout r = { 0 };
+	char msg[128];
+
+	(void)state;
+	assert_int_equal(cb_ro_command(&c, &r, CB_CTL_PAUSE, msg, sizeof(msg)), -1);   /* idle */
+	cb_ro_start(&c, &r, 7);
+	assert_int_equal(cb_ro_command(&c, &r, CB_CTL_RESUME, msg, sizeof(msg)), -1);
+	assert_int_equal(cb_ro_command(&c, &r, CB_CTL_PAUSE, msg, sizeof(msg)), CB_RO_PAUSE);
+	assert_int_equal(tick(&c, &r, CB_FAIL, 10), CB_RO_NONE);   /* paused: no checks */
+	assert_int_equal(r.failures, 0);
+	assert_int_equal(cb_ro_command(&c, &r, CB_CTL_ABORT, msg, sizeof(msg)), CB_RO_ROLLBACK);
+	assert_int_equal(r.phase, CB_PHASE_ROLLED_BACK);
+	assert_non_null(strstr(r.reason, "aborted"));
+	assert_int_equal(cb_ro_command(&c, &r, CB_CTL_PROMOTE, msg, sizeof(msg)), -1);
+	/* Resume after a rollback retries the same canary set from the first step. */
+	assert_int_equal(cb_ro_command(&c, &r, CB_CTL_RESUME, msg, sizeof(msg)), CB_RO_SET_WEIGHT);
+	assert_int_equal(r.canary_fp, 7);
+	assert_int_equal(r.step, 0);
+	assert_int_equal(cb_ro_command(&c, &r, CB_CTL_PROMOTE, msg, sizeof(msg)), CB_RO_PROMOTE);
+	assert_int_equal(r.phase, CB_PHASE_PROMOTED);
+	assert_int_equal(cb_ro_command(&c, &r, CB_CTL_ABORT, msg, sizeof(msg)), -1);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_steps_advance_only_after_duration_and_traffic),
+		cmocka_unit_test(test_inconclusive_holds_then_deadline_fails),
+		cmocka_unit_test(test_consecutive_failures_roll_back),
+		cmocka_unit_test(test_on_failure_pause_and_all_canary_down),
+		cmocka_unit_test(test_last_step_promotes_or_waits),
+		cmocka_unit_test(test_pause_step_is_a_gate),
+		cmocka_unit_test(test_commands),
+	};
+
+	return cmocka_run_group_tests_name("rollout", tests, NULL, NULL);
+}
