@@ -47,12 +47,31 @@ static int adopt(struct agent *a, struct cb_config *cfg)
 	return 0;
 }
 
+/* FNV-1a of the file's bytes: a reload of an unchanged file is not worth a line. */
+static uint64_t file_digest(const char *path)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+	FILE *f = fopen(path, "rbe");
+	int ch;
+
+	if (!f)
+		return 0;
+	while ((ch = getc(f)) != EOF)
+		h = (h ^ (uint64_t)ch) * 0x100000001b3ULL;
+	fclose(f);
+	return h;
+}
+
 static void reload(struct agent *a, const char *why)
 {
 	struct cb_config cfg;
 	struct cb_cfg_err err;
 	struct cb_err lerr;
+	uint64_t digest = file_digest(a->config_path);
 
+	if (digest && digest == a->config_digest && strcmp(why, "SIGHUP"))
+		return;
+	a->config_digest = digest;
 	if (cb_config_load(a->config_path, &cfg, &err)) {
 		cb_log(CB_LOG_ERROR, NULL, "config", "%s: keeping the running configuration",
 		       err.msg);
@@ -97,10 +116,18 @@ static void on_signal(struct agent *a)
 static void on_inotify(struct agent *a, uint64_t now)
 {
 	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+	ssize_t n;
 
-	while (read(a->inofd, buf, sizeof(buf)) > 0)
-		;
-	a->reload_at_ms = now + RELOAD_DEBOUNCE_MS;
+	while ((n = read(a->inofd, buf, sizeof(buf))) > 0) {
+		for (char *p = buf; p < buf + n;) {
+			const struct inotify_event *ev = (const struct inotify_event *)p;
+
+			/* The file itself, or the ConfigMap's "..data" and "..TIMESTAMP" entries. */
+			if (ev->len && (!strcmp(ev->name, a->config_name) || !strncmp(ev->name, "..", 2)))
+				a->reload_at_ms = now + RELOAD_DEBOUNCE_MS;
+			p += sizeof(*ev) + ev->len;
+		}
+	}
 }
 
 static void tick(struct agent *a, uint64_t now)
@@ -182,6 +209,11 @@ static int setup(struct agent *a)
 	if (!copy)
 		return -ENOMEM;
 	snprintf(a->config_dir, sizeof(a->config_dir), "%s", dirname(copy));
+	free(copy);
+	copy = strdup(a->config_path);
+	if (!copy)
+		return -ENOMEM;
+	snprintf(a->config_name, sizeof(a->config_name), "%s", basename(copy));
 	free(copy);
 	sigemptyset(&set);
 	sigaddset(&set, SIGHUP);
@@ -269,6 +301,7 @@ int cmd_agent(int argc, char **argv, const char *pin)
 		teardown(&a);
 		return EXIT_RUNTIME;
 	}
+	a.config_digest = file_digest(a.config_path);
 	e = adopt(&a, &cfg);
 	cb_state_unlock(&a.st);
 	cb_config_free(&cfg);

@@ -53,6 +53,8 @@ struct agent_svc {
 struct agent {
 	const char *config_path;
 	char config_dir[PATH_MAX];
+	char config_name[NAME_MAX + 1];
+	uint64_t config_digest;        /* of the file last read */
 	struct cb_config cfg;
 	struct agent_svc *svcs;
 	size_t nsvcs;

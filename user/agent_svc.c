@@ -332,9 +332,13 @@ static size_t desired(const struct agent_svc *s, const struct cb_rollout *r, uns
 	size_t n = 0;
 
 	if (r->phase == CB_PHASE_PROMOTED) {
-		if (track == CB_TRACK_CANARY)
-			return 0;
-		from = CB_TRACK_CANARY;
+		/* The old stable set drains in the canary track, as the promotion left it. */
+		if (track == CB_TRACK_CANARY) {
+			from = CB_TRACK_STABLE;
+			healthy_only = 0;
+		} else {
+			from = CB_TRACK_CANARY;
+		}
 	} else if (r->phase == CB_PHASE_ROLLED_BACK && track == CB_TRACK_CANARY) {
 		if (!s->cfg->rollout.drain_on_rollback)
 			return 0;
@@ -387,7 +391,7 @@ static int weight_apply(struct agent *a, struct agent_svc *s, const struct cb_ro
 {
 	struct cb_service svc;
 	int e = cb_svc_get(&a->st.maps, &s->key, &svc);
-	int off = r->phase == CB_PHASE_ROLLED_BACK;
+	int off = r->phase == CB_PHASE_ROLLED_BACK || r->phase == CB_PHASE_PROMOTED;
 
 	if (e)
 		return e;

@@ -385,10 +385,10 @@ int cb_track_promote(const struct cb_maps *m, const struct cb_svc_key *k)
 	struct cb_backend *recs = calloc(CB_MAX_TRACK_BACKENDS, sizeof(*recs));
 	struct cb_endpoint *eps = calloc(CB_MAX_TRACK_BACKENDS, sizeof(*eps));
 	struct cb_members_key smk = { .track = CB_TRACK_STABLE }, cmk = { .track = CB_TRACK_CANARY };
-	struct cb_tbl_key old_s, live_c, next;
+	struct cb_tbl_key old_s, live_c, next_s, next_c;
 	struct cb_service svc, nsvc;
 	uint32_t *prev = NULL;
-	int err = -ENOMEM;
+	int err = -ENOMEM, have_c = 0;
 
 	if (!stable || !canary || !recs || !eps)
 		goto out;
@@ -400,7 +400,7 @@ int cb_track_promote(const struct cb_maps *m, const struct cb_svc_key *k)
 	if (!canary->n || !svc.nb[CB_TRACK_CANARY])
 		goto out;
 	err = -E2BIG;
-	if (canary->n > svc.m[CB_TRACK_STABLE])
+	if (canary->n > svc.m[CB_TRACK_STABLE] || stable->n > svc.m[CB_TRACK_CANARY])
 		goto out;
 	/* Members are kept in endpoint order, which table_publish expects. */
 	for (uint32_t i = 0; i < canary->n; i++) {
@@ -413,8 +413,10 @@ int cb_track_promote(const struct cb_maps *m, const struct cb_svc_key *k)
 				     .gen = svc.gen[CB_TRACK_STABLE] };
 	live_c = (struct cb_tbl_key){ .svc_id = svc.id, .track = CB_TRACK_CANARY,
 				      .gen = svc.gen[CB_TRACK_CANARY] };
-	next = old_s;
-	next.gen ^= 1;
+	next_s = old_s;
+	next_s.gen ^= 1;
+	next_c = live_c;
+	next_c.gen ^= 1;
 	/* Start from the canary's own table: new connections land where they did. */
 	if (svc.m[CB_TRACK_STABLE] == svc.m[CB_TRACK_CANARY]) {
 		prev = calloc(svc.m[CB_TRACK_CANARY], sizeof(*prev));
@@ -422,39 +424,61 @@ int cb_track_promote(const struct cb_maps *m, const struct cb_svc_key *k)
 		if (err)
 			goto out;
 	}
-	err = table_publish(m, &next, svc.m[CB_TRACK_STABLE], eps, canary->ids, canary->n, prev);
+	err = table_publish(m, &next_s, svc.m[CB_TRACK_STABLE], eps, canary->ids, canary->n, prev);
 	if (err)
 		goto out;
-	if (bpf_map_update_elem(m->members, &smk, canary, BPF_ANY)) {
+	/*
+	 * The old stable set becomes the canary track, which takes no new
+	 * connection (CB_SVC_F_NO_CANARY) but keeps its backends' connections.
+	 */
+	if (stable->n) {
+		if ((err = members_load(m, svc.id, CB_TRACK_STABLE, stable, recs)))
+			goto undo_s;
+		for (uint32_t i = 0; i < stable->n; i++) {
+			eps[i].addr = recs[i].addr;
+			eps[i].port = ntohs(recs[i].port);
+			eps[i].family = recs[i].family;
+		}
+		err = table_publish(m, &next_c, svc.m[CB_TRACK_CANARY], eps, stable->ids, stable->n,
+				    NULL);
+		if (err)
+			goto undo_s;
+		have_c = 1;
+	}
+	if (bpf_map_update_elem(m->members, &smk, canary, BPF_ANY) ||
+	    (stable->n ? bpf_map_update_elem(m->members, &cmk, stable, BPF_ANY) :
+	     bpf_map_delete_elem(m->members, &cmk))) {
 		err = -errno;
-		bpf_map_delete_elem(m->maglev, &next);
-		goto out;
+		goto undo_members;
 	}
 	nsvc = svc;
 	nsvc.nb[CB_TRACK_STABLE] = canary->n;
-	nsvc.gen[CB_TRACK_STABLE] = next.gen;
-	nsvc.nb[CB_TRACK_CANARY] = 0;
+	nsvc.gen[CB_TRACK_STABLE] = next_s.gen;
+	nsvc.nb[CB_TRACK_CANARY] = stable->n;
+	nsvc.gen[CB_TRACK_CANARY] = next_c.gen;
 	nsvc.weight_bp = 0;
-	nsvc.flags &= (uint8_t)~CB_SVC_F_NO_CANARY;
+	nsvc.flags |= CB_SVC_F_NO_CANARY;
 	/* The switch. */
 	if (bpf_map_update_elem(m->services, k, &nsvc, BPF_EXIST)) {
 		err = -errno;
-		if (stable->n)
-			bpf_map_update_elem(m->members, &smk, stable, BPF_ANY);
-		else
-			bpf_map_delete_elem(m->members, &smk);
-		bpf_map_delete_elem(m->maglev, &next);
-		goto out;
+		goto undo_members;
 	}
 	/* As in cb_track_set: these deletes wait until no program uses the old tables. */
 	if (svc.nb[CB_TRACK_STABLE])
 		bpf_map_delete_elem(m->maglev, &old_s);
 	bpf_map_delete_elem(m->maglev, &live_c);
-	bpf_map_delete_elem(m->members, &cmk);
-	for (uint32_t j = 0; j < stable->n; j++)
-		if (!has_id(canary, stable->ids[j]))
-			bpf_map_delete_elem(m->backends, &stable->ids[j]);
 	err = 0;
+	goto out;
+undo_members:
+	if (stable->n)
+		bpf_map_update_elem(m->members, &smk, stable, BPF_ANY);
+	else
+		bpf_map_delete_elem(m->members, &smk);
+	bpf_map_update_elem(m->members, &cmk, canary, BPF_ANY);
+	if (have_c)
+		bpf_map_delete_elem(m->maglev, &next_c);
+undo_s:
+	bpf_map_delete_elem(m->maglev, &next_s);
 out:
 	free(stable);
 	free(canary);

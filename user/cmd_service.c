@@ -105,6 +105,11 @@ static int service_del(const struct cli *c, int argc, char **argv)
 	e = cb_svc_del(&st.maps, &key);
 	if (!e)
 		e = cb_name_del(&st.maps, pos[0]);
+	/* An agent's rollout of this name is over too (an agent that still has it re-creates it). */
+	if (!e) {
+		cb_rollout_del(&st.maps, pos[0]);
+		cb_ctl_del(&st.maps, pos[0]);
+	}
 	cb_state_close(&st);
 	if (e)
 		return cli_fail(EXIT_RUNTIME, "service del", "%s: %s", pos[0], strerror(-e));

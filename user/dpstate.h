@@ -43,9 +43,11 @@ int cb_canary_off(const struct cb_maps *m, const struct cb_svc_key *k);
 int cb_track_set(const struct cb_maps *m, const struct cb_svc_key *k, unsigned int track,
 		 const struct cb_endpoint *backends, size_t n);
 /*
- * Promotion: the canary backends become the stable set (same backend ids, so
- * no connection moves), the canary track empties and the weight returns to 0,
- * all in one service record update. The old stable backends are retired.
+ * Promotion: the canary backends become the stable set and the old stable
+ * backends the canary set, the weight returns to 0 and CB_SVC_F_NO_CANARY
+ * keeps new connections off the old set, all in one service record update.
+ * Backend ids stay, so no established connection moves: the old stable
+ * backends drain until they are removed from the (canary) track.
  */
 int cb_track_promote(const struct cb_maps *m, const struct cb_svc_key *k);
 /* Current backends of a track; *n is capacity in, count out. */

@@ -22,10 +22,29 @@
  *       before one). A failed connect or request counts one error and ends
  *       its connection (no reconnect).
  *
+ *   cbclient rate      --addr IP --port N --rate R --duration-ms D
+ *                      [--timeout-ms T] [--log FILE]
+ *       R new connections per second for D ms, one request each (Connection:
+ *       close): connection i starts i*1000/R ms after the first, R*D/1000 in
+ *       all. They run concurrently, each bounded by T, so a slow or dead
+ *       backend does not slow the rate: the run ends at most T ms after the
+ *       last start. One due while CONNS_MAX (or as many as RLIMIT_NOFILE
+ *       allows) are in flight fails at once ("other"): the schedule is kept.
+ *       {"total":N,"ok":N,"errors":E,"backends":{...},"statuses":{...},
+ *        "first_ms":{"s1":T,...},"last_ms":{...},
+ *        "errors_by":{"refused":n,"timeout":n,"reset":n,"other":n}}
+ *       ok: complete responses (any status); first_ms, last_ms: the first and
+ *       last response of each backend, CLOCK_REALTIME ms since the epoch (as
+ *       `date +%s%3N`); other: a truncated or bad response, a local failure.
+ *       The log (created 0600) has a line per connection as it ends: "START
+ *       END NAME STATUS" or "START END error:KIND", in realtime ms (bytes of
+ *       NAME that are not graphic are written '?').
+ *
  * Addresses are numeric only (no DNS): the tests must never leave the lab.
  * Every wait is bounded by the timeout (default 2000 ms per connection or
  * request). Exit status: 0 when the run completed (errors are data, not
- * failures of the tool), 1 when it could not run, 2 for bad usage.
+ * failures of the tool), 1 when it could not run (or write rate's log), 2
+ * for bad usage.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -38,6 +57,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -51,15 +71,15 @@ static const char REQ_CLOSE[] = "GET / HTTP/1.1\r\nHost: cb\r\nConnection: close
 static const char REQ_KEEP[] = "GET / HTTP/1.1\r\nHost: cb\r\nConnection: keep-alive\r\n\r\n";
 
 struct opts {
-	const char *addr;
-	long port, n, conns, duration_ms, interval_ms, timeout_ms, budget_ms;
+	const char *addr, *log;
+	long port, n, conns, duration_ms, interval_ms, timeout_ms, budget_ms, rate;
 };
 
 /* Counts by a short string key, in first-seen order; printed sorted. */
 struct tally {
 	struct {
 		char key[NAME_MAX_LEN];
-		long count;
+		long long count; /* or a realtime ms (rate's first_ms, last_ms) */
 	} e[TALLY_MAX];
 	int n;
 };
@@ -86,6 +106,15 @@ static void tally_add(struct tally *t, const char *key, long by)
 	t->e[tally_index(t, key)].count += by;
 }
 
+/* Set KEY to V; KEEP_FIRST keeps the value it got when it was first seen. */
+static void tally_set(struct tally *t, const char *key, long long v, bool keep_first)
+{
+	int n = t->n, i = tally_index(t, key);
+
+	if (!keep_first || t->n > n)
+		t->e[i].count = v;
+}
+
 static int tally_cmp(const void *a, const void *b)
 {
 	return strcmp((const char *)a, (const char *)b); /* key is the first member */
@@ -104,7 +133,7 @@ static void json_tally(const char *field, struct tally *t)
 			else
 				putchar(*p);
 		}
-		printf("\":%ld", t->e[i].count);
+		printf("\":%lld", t->e[i].count);
 	}
 	printf("}");
 }
@@ -391,11 +420,241 @@ static int cmd_keepalive(const struct opts *o, const struct sockaddr_storage *ss
 	return 0;
 }
 
+/* Why a rate connection failed: errors_by's keys, in this order. */
+enum { E_REFUSED, E_TIMEOUT, E_RESET, E_OTHER, E_KINDS };
+static const char *const kind_name[E_KINDS] = { "refused", "timeout", "reset", "other" };
+
+struct rconn {
+	int fd;              /* -1: free slot */
+	bool reading;        /* the request is sent: wait for the response */
+	size_t len;
+	long long deadline;  /* monotonic ms */
+	long long start;     /* realtime ms, for the timeline */
+	char buf[RESP_MAX];
+};
+
+struct rrun {
+	struct tally backends, statuses, first, last;
+	long ok, by[E_KINDS];
+	FILE *log;
+};
+
+/* CLOCK_REALTIME ms: a test script compares them with its own clock. */
+static long long wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int kind_of(int err)
+{
+	return err == ECONNREFUSED ? E_REFUSED : err == ECONNRESET || err == EPIPE ? E_RESET :
+	       err == ETIMEDOUT ? E_TIMEOUT : E_OTHER;
+}
+
+/* A connection started at START is over: failed with KIND, or R when KIND < 0. */
+static void rate_done(struct rrun *run, long long start, int kind, const struct resp *r)
+{
+	long long end = wall_ms();
+	char code[8];
+
+	if (kind >= 0) {
+		run->by[kind]++;
+		if (run->log)
+			fprintf(run->log, "%lld %lld error:%s\n", start, end, kind_name[kind]);
+		return;
+	}
+	run->ok++;
+	snprintf(code, sizeof(code), "%d", r->status);
+	tally_add(&run->backends, r->name, 1);
+	tally_add(&run->statuses, code, 1);
+	tally_set(&run->first, r->name, end, true);
+	tally_set(&run->last, r->name, end, false);
+	if (!run->log)
+		return;
+	/* The name comes from the network: keep the line's fields apart. */
+	fprintf(run->log, "%lld %lld ", start, end);
+	for (const unsigned char *p = (const unsigned char *)r->name; *p; p++)
+		putc(*p > 0x20 && *p < 0x7f ? *p : '?', run->log);
+	fprintf(run->log, " %s\n", code);
+}
+
+static void rate_close(struct rrun *run, struct rconn *c, int kind, const struct resp *r)
+{
+	rate_done(run, c->start, kind, r);
+	close(c->fd);
+	c->fd = -1;
+}
+
+/* Start a connection in the free slot C. A connect refused at once ends it. */
+static void rate_start(struct rrun *run, struct rconn *c, const struct sockaddr_storage *ss,
+		       socklen_t sl, long timeout_ms)
+{
+	int one = 1;
+
+	c->start = wall_ms();
+	c->deadline = now_ms() + timeout_ms;
+	c->reading = false;
+	c->len = 0;
+	c->fd = socket(ss->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (c->fd < 0) {
+		rate_done(run, c->start, E_OTHER, NULL);
+		return;
+	}
+	setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (connect(c->fd, (const struct sockaddr *)ss, sl) && errno != EINPROGRESS)
+		rate_close(run, c, kind_of(errno), NULL);
+}
+
+/* Poll reported something on C: the connect is done, or the response moved on. */
+static void rate_io(struct rrun *run, struct rconn *c)
+{
+	int err = 0;
+	socklen_t elen = sizeof(err);
+	struct resp r;
+	long used;
+
+	if (!c->reading) {
+		ssize_t w;
+
+		/* The connect's result is in SO_ERROR. The request is far smaller
+		 * than a new socket's send buffer: it goes whole or not at all. */
+		if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &elen) || err) {
+			rate_close(run, c, err ? kind_of(err) : E_OTHER, NULL);
+			return;
+		}
+		w = send(c->fd, REQ_CLOSE, sizeof(REQ_CLOSE) - 1, MSG_NOSIGNAL);
+		if (w != (ssize_t)sizeof(REQ_CLOSE) - 1)
+			rate_close(run, c, w < 0 ? kind_of(errno) : E_OTHER, NULL);
+		c->reading = true; /* harmless on a closed slot: a start resets it */
+		return;
+	}
+	for (;;) {
+		ssize_t got;
+
+		if (c->len == sizeof(c->buf)) {
+			rate_close(run, c, E_OTHER, NULL);
+			return;
+		}
+		got = recv(c->fd, c->buf + c->len, sizeof(c->buf) - c->len, 0);
+		if (got == 0)
+			break;
+		if (got > 0) {
+			c->len += (size_t)got;
+		} else if (errno == EAGAIN) {
+			return;
+		} else if (errno != EINTR) {
+			rate_close(run, c, kind_of(errno), NULL);
+			return;
+		}
+	}
+	/* The server closed: as in count, exactly one complete response. */
+	used = parse_resp(c->buf, c->len, true, &r);
+	rate_close(run, c, used > 0 && (size_t)used == c->len ? -1 : E_OTHER, &r);
+}
+
+static int cmd_rate(const struct opts *o, const struct sockaddr_storage *ss, socklen_t sl)
+{
+	long long total = (long long)o->rate * o->duration_ms / 1000, started = 0, t0;
+	/* In flight: the starts of one timeout, and a second of slack for a late loop. */
+	long long slots = (long long)o->rate * (o->timeout_ms + 1000) / 1000 + 16;
+	static struct pollfd p[CONNS_MAX];
+	struct rrun run = { 0 };
+	struct rconn *c;
+	struct rlimit rl;
+	int ret = 0;
+
+	if (slots > CONNS_MAX)
+		slots = CONNS_MAX;
+	/* One fd each, and poll() wants nfds within RLIMIT_NOFILE: raise it if allowed. */
+	if (!getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur < (rlim_t)slots + 16) {
+		rl.rlim_cur = rl.rlim_max < (rlim_t)slots + 16 ? rl.rlim_max : (rlim_t)slots + 16;
+		if (setrlimit(RLIMIT_NOFILE, &rl))
+			getrlimit(RLIMIT_NOFILE, &rl);
+		if (rl.rlim_cur < (rlim_t)slots + 16)
+			slots = rl.rlim_cur > 32 ? (long long)rl.rlim_cur - 16 : 16;
+	}
+	c = calloc((size_t)slots, sizeof(*c));
+	if (!c) {
+		perror("cbclient: calloc");
+		return 1;
+	}
+	for (long long i = 0; i < slots; i++)
+		c[i].fd = -1;
+	if (o->log) {
+		int fd = open(o->log, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+
+		if (fd < 0 || !(run.log = fdopen(fd, "w"))) {
+			fprintf(stderr, "cbclient: %s: %s\n", o->log, strerror(errno));
+			return 1;
+		}
+	}
+	t0 = now_ms();
+	for (;;) {
+		long long now = now_ms(), next = -1, hi = 0;
+		int n;
+
+		/* Every connection due, even late ones: the total is the schedule's. */
+		for (; started < total && t0 + started * 1000 / o->rate <= now; started++) {
+			long long i = 0;
+
+			while (i < slots && c[i].fd >= 0)
+				i++;
+			if (i < slots)
+				rate_start(&run, &c[i], ss, sl, o->timeout_ms);
+			else
+				rate_done(&run, wall_ms(), E_OTHER, NULL);
+		}
+		if (started < total)
+			next = t0 + started * 1000 / o->rate;
+		for (long long i = 0; i < slots; i++) {
+			p[i] = (struct pollfd){ .fd = -1 };
+			if (c[i].fd >= 0 && c[i].deadline <= now)
+				rate_close(&run, &c[i], E_TIMEOUT, NULL);
+			if (c[i].fd < 0)
+				continue;
+			p[i] = (struct pollfd){ .fd = c[i].fd, .events = c[i].reading ? POLLIN : POLLOUT };
+			if (next < 0 || c[i].deadline < next)
+				next = c[i].deadline;
+			hi = i + 1;
+		}
+		if (next < 0)
+			break; /* all started, none in flight */
+		n = poll(p, (nfds_t)hi, (int)(next - now));
+		if (n < 0 && errno != EINTR) {
+			perror("cbclient: poll");
+			return 1;
+		}
+		for (long long i = 0; i < hi && n > 0; i++)
+			if (p[i].revents && c[i].fd >= 0)
+				rate_io(&run, &c[i]);
+	}
+	free(c);
+	if (run.log && fclose(run.log)) {
+		perror("cbclient: writing the log");
+		ret = 1;
+	}
+	printf("{\"total\":%lld,\"ok\":%ld,\"errors\":%lld", total, run.ok, total - run.ok);
+	json_tally("backends", &run.backends);
+	json_tally("statuses", &run.statuses);
+	json_tally("first_ms", &run.first);
+	json_tally("last_ms", &run.last);
+	printf(",\"errors_by\":{");
+	for (int k = 0; k < E_KINDS; k++)
+		printf("%s\"%s\":%ld", k ? "," : "", kind_name[k], run.by[k]);
+	printf("}}\n");
+	return ret;
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: cbclient count --addr IP --port N -n COUNT [--timeout-ms T] [--budget-ms B]\n"
 		   "       cbclient keepalive --addr IP --port N -c CONNS --duration-ms D\n"
-		   "                          [--interval-ms I] [--timeout-ms T]\n");
+		   "                          [--interval-ms I] [--timeout-ms T]\n"
+		   "       cbclient rate --addr IP --port N --rate R --duration-ms D\n"
+		   "                     [--timeout-ms T] [--log FILE]\n");
 }
 
 static bool num_arg(const char *s, long min, long max, long *out)
@@ -413,16 +672,18 @@ static bool num_arg(const char *s, long min, long max, long *out)
 
 int main(int argc, char **argv)
 {
-	struct opts o = { .port = -1, .n = -1, .conns = -1, .duration_ms = -1, .timeout_ms = 2000 };
+	struct opts o = { .port = -1, .n = -1, .conns = -1, .duration_ms = -1, .timeout_ms = 2000,
+			  .rate = -1 };
+	enum { COUNT, KEEPALIVE, RATE } mode;
 	struct sockaddr_storage ss;
 	socklen_t sl;
-	bool count;
 
-	if (argc < 2 || (strcmp(argv[1], "count") && strcmp(argv[1], "keepalive"))) {
+	if (argc < 2 || (strcmp(argv[1], "count") && strcmp(argv[1], "keepalive") &&
+			 strcmp(argv[1], "rate"))) {
 		usage(stderr);
 		return 2;
 	}
-	count = !strcmp(argv[1], "count");
+	mode = !strcmp(argv[1], "count") ? COUNT : !strcmp(argv[1], "keepalive") ? KEEPALIVE : RATE;
 	for (int i = 2; i < argc; i += 2) {
 		const char *k = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 		bool good = v != NULL;
@@ -431,16 +692,20 @@ int main(int argc, char **argv)
 			o.addr = v;
 		else if (good && !strcmp(k, "--port"))
 			good = num_arg(v, 1, 65535, &o.port);
-		else if (good && count && !strcmp(k, "-n"))
+		else if (good && mode == COUNT && !strcmp(k, "-n"))
 			good = num_arg(v, 0, 10000000, &o.n);
-		else if (good && !count && !strcmp(k, "-c"))
+		else if (good && mode == KEEPALIVE && !strcmp(k, "-c"))
 			good = num_arg(v, 1, CONNS_MAX, &o.conns);
-		else if (good && !count && !strcmp(k, "--duration-ms"))
+		else if (good && mode != COUNT && !strcmp(k, "--duration-ms"))
 			good = num_arg(v, 0, 3600000, &o.duration_ms);
-		else if (good && !count && !strcmp(k, "--interval-ms"))
+		else if (good && mode == KEEPALIVE && !strcmp(k, "--interval-ms"))
 			good = num_arg(v, 0, 60000, &o.interval_ms);
-		else if (good && count && !strcmp(k, "--budget-ms"))
+		else if (good && mode == COUNT && !strcmp(k, "--budget-ms"))
 			good = num_arg(v, 1, 86400000, &o.budget_ms);
+		else if (good && mode == RATE && !strcmp(k, "--rate"))
+			good = num_arg(v, 1, 100000, &o.rate);
+		else if (good && mode == RATE && !strcmp(k, "--log"))
+			good = *(o.log = v) != '\0';
 		else if (good && !strcmp(k, "--timeout-ms"))
 			good = num_arg(v, 1, 600000, &o.timeout_ms);
 		else
@@ -451,8 +716,11 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (!o.addr || o.port < 0 || (count && o.n < 0) ||
-	    (!count && (o.conns < 0 || o.duration_ms < 0))) {
+	/* rate: as many connections in all as count allows. */
+	if (!o.addr || o.port < 0 || (mode == COUNT && o.n < 0) ||
+	    (mode == KEEPALIVE && (o.conns < 0 || o.duration_ms < 0)) ||
+	    (mode == RATE && (o.rate < 0 || o.duration_ms < 0 ||
+			      (long long)o.rate * o.duration_ms / 1000 > 10000000))) {
 		usage(stderr);
 		return 2;
 	}
@@ -460,5 +728,6 @@ int main(int argc, char **argv)
 		fprintf(stderr, "cbclient: '%s' is not a numeric IPv4 or IPv6 address\n", o.addr);
 		return 2;
 	}
-	return count ? cmd_count(&o, &ss, sl) : cmd_keepalive(&o, &ss, sl);
+	return mode == COUNT ? cmd_count(&o, &ss, sl) :
+	       mode == KEEPALIVE ? cmd_keepalive(&o, &ss, sl) : cmd_rate(&o, &ss, sl);
 }

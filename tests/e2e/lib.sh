@@ -132,16 +132,17 @@ bg_client() {
 	on_exit "kill $BG_PID 2>/dev/null"
 }
 
-# slowsrv NS ADDR PORT DELAY_MS NAME [STATUS]: tests/e2e/slowsrv in backend
+# slowsrv NS ADDR PORT DELAY_MS NAME [STATUS [OPTION...]]: tests/e2e/slowsrv in backend
 # namespace NS until the test ends (then killed by its PID), answering every
 # request DELAY_MS after it arrived with STATUS (200) and the body NAME.
 # Returns once it answers, asked from inside NS: the probe never crosses the
 # node, so no counter of canary-bpf sees it.
 slowsrv() {
 	local ns=$1 addr=$2 port=$3 delay=$4 name=$5 status=${6:-200} pid out
-	# `ip netns exec` execs the server: $! is the server's PID.
+	shift $(($# < 6 ? $# : 6))
+	# `ip netns exec` execs the server: $! is the server's PID. "$@": more options.
 	ip netns exec "$ns" "$SLOWSRV" --addr "$addr" --port "$port" --delay-ms "$delay" \
-		--name "$name" --status "$status" >>"$WORK/slowsrv.log" 2>&1 &
+		--name "$name" --status "$status" "$@" >>"$WORK/slowsrv.log" 2>&1 &
 	pid=$!
 	on_exit "kill $pid 2>/dev/null; wait $pid 2>/dev/null"
 	for _ in $(seq 1 50); do

@@ -5,6 +5,12 @@
  * and the body "NAME\n" (the lab's backends name themselves, see cbclient).
  *
  *   slowsrv --addr IP --port N --delay-ms D [--name NAME] [--status CODE]
+ *           [--fail-every K]
+ *
+ * With --fail-every K, the k-th request the process answers (counting from 1
+ * across all connections) gets 500 instead of CODE when k % K == 0: an exact
+ * error rate (K=20 is 5 %, K=1000 is 0.1 %), not a random one, so a test can
+ * predict what the health signals must see. The body stays "NAME\n".
  *
  * IP is numeric (IPv4 or IPv6). One process, one poll loop, at most
  * CONNS_MAX connections at a time (more wait in the listen backlog). Each
@@ -56,6 +62,8 @@ static int conns_max = CONNS_MAX; /* lowered to fit RLIMIT_NOFILE */
 static int nconns;
 static long delay_ms;
 static int status = 200;
+static long fail_every;             /* 0: never fail */
+static unsigned long long served;   /* answers formatted so far */
 static const char *name = "slowsrv";
 
 /* CLOCK_MONOTONIC in ns: a delay is never cut short by rounding. */
@@ -207,10 +215,12 @@ static int flush_out(struct conn *c)
 /* The answer is due: format and start writing it. */
 static int answer(struct conn *c)
 {
+	/* Counted when answered, not when read: the k-th answer on the wire. */
+	int code = fail_every && ++served % (unsigned long long)fail_every == 0 ? 500 : status;
 	int n = snprintf(c->out, sizeof(c->out),
 			 "HTTP/1.1 %d %s\r\nContent-Type: text/plain\r\nContent-Length: %zu\r\n"
 			 "Connection: %s\r\n\r\n%s\n",
-			 status, reason(status), strlen(name) + 1,
+			 code, reason(code), strlen(name) + 1,
 			 c->close_after ? "close" : "keep-alive", name);
 
 	if (n < 0 || (size_t)n >= sizeof(c->out))
@@ -319,7 +329,8 @@ static int listen_on(const char *addr, long port)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: slowsrv --addr IP --port N --delay-ms D [--name NAME] [--status CODE]\n");
+	fprintf(stderr, "usage: slowsrv --addr IP --port N --delay-ms D [--name NAME] [--status CODE]\n"
+			"               [--fail-every K]\n");
 	exit(2);
 }
 
@@ -355,6 +366,8 @@ int main(int argc, char **argv)
 			delay_ms = num_arg(v, 0, 600000);
 		else if (!strcmp(k, "--status"))
 			status = (int)num_arg(v, 200, 599);
+		else if (!strcmp(k, "--fail-every"))
+			fail_every = num_arg(v, 1, 1000000000);
 		else if (!strcmp(k, "--name"))
 			name = v;
 		else
@@ -376,8 +389,12 @@ int main(int argc, char **argv)
 	for (int i = 0; i < CONNS_MAX; i++)
 		conns[i].fd = -1;
 	lfd = listen_on(addr, port);
-	printf("slowsrv %s: listening on %s port %ld, delay %ld ms, status %d\n", name, addr, port,
+	/* The fail rate is appended, so the line is unchanged without it. */
+	printf("slowsrv %s: listening on %s port %ld, delay %ld ms, status %d", name, addr, port,
 	       delay_ms, status);
+	if (fail_every)
+		printf(", 500 every %ld answers", fail_every);
+	printf("\n");
 	fflush(stdout);
 
 	for (;;) {
