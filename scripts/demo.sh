@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# The canary story in network namespaces, driven by the CLI: a bad release
-# caught by the signals and rolled back in one command, a fixed release ramped
-# to 100 % under keep-alive load without breaking a connection, and promoted.
-# (The agent automates exactly these steps: it arrives with its own issue.)
-# Runs as root after `make`; everything it creates is removed on exit.
+# The canary story in network namespaces, driven by `canary-bpf agent`:
+#   1. a healthy release rolled out 10 % -> 50 % -> 100 % under load and
+#      promoted, with live progress bars (rollout status -w);
+#   2. a faulty release (answers 5 % of requests with 500) rolled back by the
+#      analysis; 3. a broken release (refuses every connection) rolled back;
+# then a table of how long each decision took. Runs as root after `make`;
+# everything it creates is removed on exit.
 set -u
 cd "$(dirname "$0")/.." || exit 1
 
@@ -12,32 +14,74 @@ CLIENT=$PWD/build/tests/cbclient
 SLOWSRV=$PWD/build/tests/slowsrv
 LAB=cbdemo$$
 PIN=/sys/fs/bpf/cbdemo-$$
-SRV_PID=""
-KA_PID=""
+DIR=$(mktemp -d "/tmp/cbdemo$$.XXXXXX") || exit 1
+PIDS=()
 
 cleanup() {
 	trap - EXIT INT TERM
-	[ -z "$KA_PID" ] || kill "$KA_PID" 2>/dev/null
-	[ -z "$SRV_PID" ] || kill "$SRV_PID" 2>/dev/null
+	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
+	wait 2>/dev/null
 	for i in ncl ncl2 nb1 nb2 nb3 nb4 nb5; do cb detach "$i" >/dev/null 2>&1; done
 	scripts/lab.sh down "$LAB" >/dev/null 2>&1
-	rm -rf "$PIN" "/tmp/$LAB-ka.json"
+	rm -rf "$PIN" "$DIR"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
+in_node() { nsenter --net="/run/netns/$LAB-node" -- "$@"; }
 cb() { timeout 30 nsenter --net="/run/netns/$LAB-node" -- "$CB" -p "$PIN" "$@"; }
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
-run() { printf '$ canary-bpf %s\n' "$*"; cb "$@" || exit 1; }
-load() {   # load N: N new connections from client 1; prints the split the client saw
-	timeout 120 ip netns exec "$LAB-cl" "$CLIENT" count --addr 10.96.0.10 --port 80 -n "$1" \
-		--timeout-ms 1000 --budget-ms 60000 | python3 -c '
+# srv NS IP NAME [--fail-every N]: a backend on :8081 until the demo ends.
+srv() {
+	local ns=$1 ip=$2 name=$3
+	shift 3
+	ip netns exec "$LAB-$ns" "$SLOWSRV" --addr "$ip" --port 8081 --delay-ms 0 --name "$name" \
+		"$@" >/dev/null 2>&1 &
+	PIDS+=($!)
+}
+# config CANARY: the agent's file, atomically replaced (as a ConfigMap update is).
+config() {
+	cat >"$DIR/config.yaml.new" <<YAML
+interfaces:
+$(for i in ncl ncl2 nb1 nb2 nb3 nb4 nb5; do echo "  - {name: $i, mode: xdp}"; done)
+services:
+  - name: checkout
+    vip: 10.96.0.10
+    port: 80
+    stable: [10.20.1.2:8081, 10.20.2.2:8081, 10.20.3.2:8081]
+    canary: [$1]
+    health_check: {type: tcp, interval: 1s, timeout: 500ms, unhealthy_after: 3}
+    rollout:
+      steps: [10, 50, 100]
+      step_duration: 5s
+      min_connections: 50
+      analysis: {interval: 1s, max_error_ratio: 0.01, max_reset_ratio: 0.01, failure_limit: 2}
+      hooks: {on_promote: "/bin/echo hook: promoted", on_rollback: "/bin/echo hook: rolled back"}
+YAML
+	mv "$DIR/config.yaml.new" "$DIR/config.yaml"
+}
+# load SECONDS: 200 new connections/s from client 1, in the background.
+load() {
+	timeout $(($1 + 5)) ip netns exec "$LAB-cl" "$CLIENT" rate --addr 10.96.0.10 --port 80 \
+		--rate 200 --duration-ms $(($1 * 1000)) --timeout-ms 1000 >"$DIR/load.json" &
+	PIDS+=($!)
+}
+# watch NAME: live progress until the rollout ends; prints the decision line.
+watch() {
+	if [ -t 1 ]; then cb rollout status -w "$1"; else
+		while :; do
+			cb -j rollout status "$1" >"$DIR/ro.json"
+			python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); sys.exit(d["phase"] in ("progressing","paused"))' "$DIR/ro.json" && break
+			sleep 1
+		done
+		cb rollout status "$1"
+	fi
+}
+decision() {   # decision LABEL: one row of the summary
+	cb -j rollout status checkout | python3 -c '
 import json, sys
 d = json.load(sys.stdin)
-b = d["backends"]
-stable = sum(v for k, v in b.items() if k.startswith("s"))
-print("   client: %d ok, %d errors; stable %d, canary %d; statuses %s"
-      % (d["ok"], d["errors"], stable, b.get("c1", 0), d.get("statuses", {})))'
+print("%-34s %-12s %8.1f s   %s" % (sys.argv[1], d["phase"], d.get("decision_seconds", 0), d["reason"][:90]))' "$1" >>"$DIR/summary"
 }
 
 mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf || exit 1
@@ -45,52 +89,45 @@ for b in "$CB" "$CLIENT" "$SLOWSRV"; do
 	[ -x "$b" ] || { echo "demo: $b is missing: run make demo" >&2; exit 1; }
 done
 
-say "A lab: client -> node (canary-bpf) -> 4 stable nginx + 1 canary whose release answers 500"
-LAB_CANARY_STATUS=500 scripts/lab.sh up "$LAB" || exit 1
-for i in ncl ncl2 nb1 nb2 nb3 nb4 nb5; do cb attach "$i" >/dev/null || exit 1; done
-run service add web --vip 10.96.0.10 --port 80
-for i in 1 2 3 4; do cb backend add web stable "10.20.$i.2:8080" || exit 1; done
-run backend add web canary 10.20.5.2:8080
-run weight set web 5
-
-say "5 % of new connections go to the canary; the datapath counts its errors"
-load 2000
-run stats web
-
-say "Roll back: one map update"
-start=$(date +%s%N)
-run weight set web 0
-echo "   weight 0 after $(( ($(date +%s%N) - start) / 1000000 )) ms (the CLI's whole run)"
-load 1000
-
-say "A fixed release on the canary (200 OK, port 8081); ramp it up under 40 keep-alive connections"
-ip netns exec "$LAB-c1" "$SLOWSRV" --addr 10.20.5.2 --port 8081 --delay-ms 0 --name c1 \
-	>/dev/null 2>&1 &
-SRV_PID=$!
+say "A lab: client -> node (canary-bpf agent) -> 3 stable backends and the canary's host"
+scripts/lab.sh up "$LAB" >/dev/null || exit 1
+for i in 1 2 3; do srv "s$i" "10.20.$i.2" "s$i" --fail-every 1000; done   # stable: 0.1 % errors
+srv c1 10.20.5.2 c1                                                  # release 2: healthy
+ip netns exec "$LAB-c1" "$SLOWSRV" --addr 10.20.5.2 --port 8082 --delay-ms 0 --name c1 \
+	--fail-every 20 >/dev/null 2>&1 &                                # release 3: 5 % 500s
+PIDS+=($!)
 sleep 0.5
-run backend del web canary 10.20.5.2:8080
-run backend add web canary 10.20.5.2:8081
-timeout 60 ip netns exec "$LAB-cl" "$CLIENT" keepalive --addr 10.96.0.10 --port 80 -c 40 \
-	--duration-ms 9000 --interval-ms 20 >"/tmp/$LAB-ka.json" &
-KA_PID=$!
-for w in 5 25 50 100; do
-	run weight set web "$w"
-	load 400
-	sleep 1
-done
-wait "$KA_PID"
-KA_PID=""
-echo "   keep-alive: $(cat "/tmp/$LAB-ka.json")"
-echo "   (errors 0 and changed 0: no established connection moved while the weight changed)"
-run stats web
 
-say "Promote: the canary's backend becomes the stable set, the weight returns to 0"
-# Added to stable while still in canary, it keeps its identity: its connections stay.
-run backend add web stable 10.20.5.2:8081
-for i in 1 2 3 4; do cb backend del web stable "10.20.$i.2:8080" || exit 1; done
-run backend del web canary 10.20.5.2:8081
-run weight set web 0
-load 500
-echo "   (the client names backends: c1 now serves the stable track)"
-run service list
-say "Done: everything the demo created is being removed"
+say "Release 2, healthy: the agent rolls it out under 200 new connections/s"
+config 10.20.5.2:8081
+echo "\$ canary-bpf agent --config $DIR/config.yaml"
+in_node "$CB" -p "$PIN" agent --config "$DIR/config.yaml" 2>"$DIR/agent.log" &
+PIDS+=($!)
+load 20
+sleep 0.5
+watch checkout
+decision "release 2 (healthy)"
+grep -E ' (rollout|step|promote|hook) ' "$DIR/agent.log" | sed 's/^/   log: /'
+cb service list
+
+say "Release 3 answers 5 % of requests with 500 (stable: 0.1 %)"
+config 10.20.5.2:8082
+load 25
+sleep 0.5
+watch checkout
+decision "release 3 (5 % HTTP 500)"
+grep -E ' (rollback|check) ' "$DIR/agent.log" | tail -n 3 | sed 's/^/   log: /'
+
+say "Release 4 refuses every connection"
+config 10.20.5.2:8099
+load 10
+sleep 0.5
+watch checkout
+decision "release 4 (refuses connections)"
+grep -E ' rollback ' "$DIR/agent.log" | tail -n 1 | sed 's/^/   log: /'
+
+say "Decisions"
+printf '%-34s %-12s %10s   %s\n' RELEASE OUTCOME "DECIDED IN" REASON
+cat "$DIR/summary"
+echo
+cb stats checkout
