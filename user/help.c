@@ -26,6 +26,9 @@ static const char overview[] =
 "    override del NAME CIDR\n"
 "    stats [NAME]\n"
 "    top [NAME] [--count N]\n"
+"    rollout status [-w] [NAME]\n"
+"    rollout pause|resume|abort|promote NAME\n"
+"    agent --config FILE [--log-format text|json] [--log-level LEVEL]\n"
 "\n"
 "GLOBAL OPTIONS\n"
 "    -j, --json       machine-readable output (JSON)\n"
@@ -135,6 +138,41 @@ static const struct {
 "    terminal it redraws the screen and quits on q or Ctrl-C; otherwise it prints plain\n"
 "    blocks, one per second, until interrupted or N refreshes.\n\n"
 "EXIT STATUS\n    0 done, 1 runtime failure, 2 unknown service.\n" },
+	{ "rollout",
+"NAME\n    canary-bpf rollout - follow and steer the agent's rollouts\n\n"
+"SYNOPSIS\n    canary-bpf rollout status [-w|--watch] [NAME]\n"
+"    canary-bpf rollout pause|resume|abort|promote NAME\n\n"
+"DESCRIPTION\n"
+"    status reads the rollout state the agent keeps in the pinned maps: phase (idle,\n"
+"    progressing, paused, promoted, rolled_back), step, canary weight and the reason of the\n"
+"    last decision. -w redraws progress bars (steps, time in step, split) and the live\n"
+"    per-track signals every half second until the rollout ends. With -j: name, phase,\n"
+"    step, steps, weight_percent, reason, failures, step_elapsed_seconds,\n"
+"    step_duration_seconds, rollbacks, promotions and decision_seconds once decided.\n\n"
+"    pause stops a progressing rollout at its weight; resume continues it (after a pause\n"
+"    step: the next step; after a rollback: from the first step again); abort rolls back\n"
+"    (canary weight 0 at once); promote makes the canary the stable set now. The request\n"
+"    goes to the running agent, which answers within a tick (100 ms).\n\n"
+"EXIT STATUS\n    0 done (status -w: the rollout was promoted), 1 runtime failure, no agent answer\n"
+"    within 5 s, or status -w saw a rollback, 2 unknown service or a command the rollout's\n"
+"    phase does not allow.\n" },
+	{ "agent",
+"NAME\n    canary-bpf agent - run rollouts from a YAML file (the node daemon)\n\n"
+"SYNOPSIS\n    canary-bpf agent --config FILE [--log-format text|json]\n"
+"                     [--log-level debug|info|warn|error]\n\n"
+"DESCRIPTION\n"
+"    Attaches the interfaces and creates the services of FILE, health-checks every\n"
+"    backend, and runs each service's rollout: a canary set it has not rolled out yet\n"
+"    starts at the first step; every analysis interval the canary is compared with stable\n"
+"    over the step's window (reset, failed-connect and HTTP 5xx ratios; connect and TTFB\n"
+"    p99) with absolute limits and a test at alpha 0.01; failure_limit failing checks in a\n"
+"    row roll back (weight 0 at once) or pause; after the last step the canary is promoted.\n"
+"    An invalid FILE is refused with FILE:LINE:COL; the file is read again on SIGHUP and\n"
+"    when it or its directory's ..data symlink changes; an invalid new file is logged and\n"
+"    ignored. Rollout state lives in the pinned maps: killed and started again, the agent\n"
+"    resumes the same step. SIGTERM exits and leaves forwarding as it is. One line per\n"
+"    event on stderr (JSON objects with --log-format json).\n\n"
+"EXIT STATUS\n    0 stopped by SIGTERM/SIGINT, 1 runtime failure, 2 invalid options or FILE.\n" },
 };
 
 int cli_help(FILE *f, const char *verb)
