@@ -74,9 +74,9 @@ $(BUILD):
 
 E2E_CLIENT  := $(BUILD)/tests/cbclient
 
-$(E2E_CLIENT): tests/e2e/cbclient.c | $(BUILD)
+$(E2E_CLIENT): tests/e2e/cbclient.c tests/e2e/cbclient_rate.c tests/e2e/cbclient.h | $(BUILD)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $< $(LDFLAGS) -o $@
+	$(CC) $(ALL_CFLAGS) $(filter %.c,$^) $(LDFLAGS) -o $@
 
 SLOWSRV     := $(BUILD)/tests/slowsrv
 

@@ -62,27 +62,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#define RESP_MAX 16384
-#define NAME_MAX_LEN 32
-#define TALLY_MAX 64
-#define CONNS_MAX 4096
+#include "cbclient.h"
 
-static const char REQ_CLOSE[] = "GET / HTTP/1.1\r\nHost: cb\r\nConnection: close\r\n\r\n";
 static const char REQ_KEEP[] = "GET / HTTP/1.1\r\nHost: cb\r\nConnection: keep-alive\r\n\r\n";
-
-struct opts {
-	const char *addr, *log;
-	long port, n, conns, duration_ms, interval_ms, timeout_ms, budget_ms, rate;
-};
-
-/* Counts by a short string key, in first-seen order; printed sorted. */
-struct tally {
-	struct {
-		char key[NAME_MAX_LEN];
-		long long count; /* or a realtime ms (rate's first_ms, last_ms) */
-	} e[TALLY_MAX];
-	int n;
-};
 
 static int tally_index(struct tally *t, const char *key)
 {
@@ -101,13 +83,13 @@ static int tally_index(struct tally *t, const char *key)
 	return t->n++;
 }
 
-static void tally_add(struct tally *t, const char *key, long by)
+void tally_add(struct tally *t, const char *key, long by)
 {
 	t->e[tally_index(t, key)].count += by;
 }
 
 /* Set KEY to V; KEEP_FIRST keeps the value it got when it was first seen. */
-static void tally_set(struct tally *t, const char *key, long long v, bool keep_first)
+void tally_set(struct tally *t, const char *key, long long v, bool keep_first)
 {
 	int n = t->n, i = tally_index(t, key);
 
@@ -121,7 +103,7 @@ static int tally_cmp(const void *a, const void *b)
 }
 
 /* Keys come from the network: print them as JSON strings, escaped. */
-static void json_tally(const char *field, struct tally *t)
+void json_tally(const char *field, struct tally *t)
 {
 	qsort(t->e, t->n, sizeof(t->e[0]), tally_cmp);
 	printf(",\"%s\":{", field);
@@ -138,7 +120,7 @@ static void json_tally(const char *field, struct tally *t)
 	printf("}");
 }
 
-static long long now_ms(void)
+long long now_ms(void)
 {
 	struct timespec ts;
 
@@ -233,17 +215,13 @@ static int send_all(int fd, const char *buf, size_t len, long long deadline)
 	return 0;
 }
 
-struct resp {
-	int status;
-	char name[NAME_MAX_LEN];
-};
 
 /*
  * Parse one complete response in BUF[0..LEN). Returns the bytes it spans,
  * 0 if more bytes are needed, -1 if it is malformed. Without Content-Length
  * the body runs to the end of BUF (the caller read until EOF).
  */
-static long parse_resp(const char *buf, size_t len, bool at_eof, struct resp *r)
+long parse_resp(const char *buf, size_t len, bool at_eof, struct resp *r)
 {
 	const char *end = memmem(buf, len, "\r\n\r\n", 4), *body, *p;
 	long clen = -1;
@@ -418,234 +396,6 @@ static int cmd_keepalive(const struct opts *o, const struct sockaddr_storage *ss
 	json_tally("failed", &failed);
 	printf("}\n");
 	return 0;
-}
-
-/* Why a rate connection failed: errors_by's keys, in this order. */
-enum { E_REFUSED, E_TIMEOUT, E_RESET, E_OTHER, E_KINDS };
-static const char *const kind_name[E_KINDS] = { "refused", "timeout", "reset", "other" };
-
-struct rconn {
-	int fd;              /* -1: free slot */
-	bool reading;        /* the request is sent: wait for the response */
-	size_t len;
-	long long deadline;  /* monotonic ms */
-	long long start;     /* realtime ms, for the timeline */
-	char buf[RESP_MAX];
-};
-
-struct rrun {
-	struct tally backends, statuses, first, last;
-	long ok, by[E_KINDS];
-	FILE *log;
-};
-
-/* CLOCK_REALTIME ms: a test script compares them with its own clock. */
-static long long wall_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int kind_of(int err)
-{
-	return err == ECONNREFUSED ? E_REFUSED : err == ECONNRESET || err == EPIPE ? E_RESET :
-	       err == ETIMEDOUT ? E_TIMEOUT : E_OTHER;
-}
-
-/* A connection started at START is over: failed with KIND, or R when KIND < 0. */
-static void rate_done(struct rrun *run, long long start, int kind, const struct resp *r)
-{
-	long long end = wall_ms();
-	char code[8];
-
-	if (kind >= 0) {
-		run->by[kind]++;
-		if (run->log)
-			fprintf(run->log, "%lld %lld error:%s\n", start, end, kind_name[kind]);
-		return;
-	}
-	run->ok++;
-	snprintf(code, sizeof(code), "%d", r->status);
-	tally_add(&run->backends, r->name, 1);
-	tally_add(&run->statuses, code, 1);
-	tally_set(&run->first, r->name, end, true);
-	tally_set(&run->last, r->name, end, false);
-	if (!run->log)
-		return;
-	/* The name comes from the network: keep the line's fields apart. */
-	fprintf(run->log, "%lld %lld ", start, end);
-	for (const unsigned char *p = (const unsigned char *)r->name; *p; p++)
-		putc(*p > 0x20 && *p < 0x7f ? *p : '?', run->log);
-	fprintf(run->log, " %s\n", code);
-}
-
-static void rate_close(struct rrun *run, struct rconn *c, int kind, const struct resp *r)
-{
-	rate_done(run, c->start, kind, r);
-	close(c->fd);
-	c->fd = -1;
-}
-
-/* Start a connection in the free slot C. A connect refused at once ends it. */
-static void rate_start(struct rrun *run, struct rconn *c, const struct sockaddr_storage *ss,
-		       socklen_t sl, long timeout_ms)
-{
-	int one = 1;
-
-	c->start = wall_ms();
-	c->deadline = now_ms() + timeout_ms;
-	c->reading = false;
-	c->len = 0;
-	c->fd = socket(ss->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (c->fd < 0) {
-		rate_done(run, c->start, E_OTHER, NULL);
-		return;
-	}
-	setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	if (connect(c->fd, (const struct sockaddr *)ss, sl) && errno != EINPROGRESS)
-		rate_close(run, c, kind_of(errno), NULL);
-}
-
-/* Poll reported something on C: the connect is done, or the response moved on. */
-static void rate_io(struct rrun *run, struct rconn *c)
-{
-	int err = 0;
-	socklen_t elen = sizeof(err);
-	struct resp r;
-	long used;
-
-	if (!c->reading) {
-		ssize_t w;
-
-		/* The connect's result is in SO_ERROR. The request is far smaller
-		 * than a new socket's send buffer: it goes whole or not at all. */
-		if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &elen) || err) {
-			rate_close(run, c, err ? kind_of(err) : E_OTHER, NULL);
-			return;
-		}
-		w = send(c->fd, REQ_CLOSE, sizeof(REQ_CLOSE) - 1, MSG_NOSIGNAL);
-		if (w != (ssize_t)sizeof(REQ_CLOSE) - 1)
-			rate_close(run, c, w < 0 ? kind_of(errno) : E_OTHER, NULL);
-		c->reading = true; /* harmless on a closed slot: a start resets it */
-		return;
-	}
-	for (;;) {
-		ssize_t got;
-
-		if (c->len == sizeof(c->buf)) {
-			rate_close(run, c, E_OTHER, NULL);
-			return;
-		}
-		got = recv(c->fd, c->buf + c->len, sizeof(c->buf) - c->len, 0);
-		if (got == 0)
-			break;
-		if (got > 0) {
-			c->len += (size_t)got;
-		} else if (errno == EAGAIN) {
-			return;
-		} else if (errno != EINTR) {
-			rate_close(run, c, kind_of(errno), NULL);
-			return;
-		}
-	}
-	/* The server closed: as in count, exactly one complete response. */
-	used = parse_resp(c->buf, c->len, true, &r);
-	rate_close(run, c, used > 0 && (size_t)used == c->len ? -1 : E_OTHER, &r);
-}
-
-static int cmd_rate(const struct opts *o, const struct sockaddr_storage *ss, socklen_t sl)
-{
-	long long total = (long long)o->rate * o->duration_ms / 1000, started = 0, t0;
-	/* In flight: the starts of one timeout, and a second of slack for a late loop. */
-	long long slots = (long long)o->rate * (o->timeout_ms + 1000) / 1000 + 16;
-	static struct pollfd p[CONNS_MAX];
-	struct rrun run = { 0 };
-	struct rconn *c;
-	struct rlimit rl;
-	int ret = 0;
-
-	if (slots > CONNS_MAX)
-		slots = CONNS_MAX;
-	/* One fd each, and poll() wants nfds within RLIMIT_NOFILE: raise it if allowed. */
-	if (!getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur < (rlim_t)slots + 16) {
-		rl.rlim_cur = rl.rlim_max < (rlim_t)slots + 16 ? rl.rlim_max : (rlim_t)slots + 16;
-		if (setrlimit(RLIMIT_NOFILE, &rl))
-			getrlimit(RLIMIT_NOFILE, &rl);
-		if (rl.rlim_cur < (rlim_t)slots + 16)
-			slots = rl.rlim_cur > 32 ? (long long)rl.rlim_cur - 16 : 16;
-	}
-	c = calloc((size_t)slots, sizeof(*c));
-	if (!c) {
-		perror("cbclient: calloc");
-		return 1;
-	}
-	for (long long i = 0; i < slots; i++)
-		c[i].fd = -1;
-	if (o->log) {
-		int fd = open(o->log, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
-
-		if (fd < 0 || !(run.log = fdopen(fd, "w"))) {
-			fprintf(stderr, "cbclient: %s: %s\n", o->log, strerror(errno));
-			return 1;
-		}
-	}
-	t0 = now_ms();
-	for (;;) {
-		long long now = now_ms(), next = -1, hi = 0;
-		int n;
-
-		/* Every connection due, even late ones: the total is the schedule's. */
-		for (; started < total && t0 + started * 1000 / o->rate <= now; started++) {
-			long long i = 0;
-
-			while (i < slots && c[i].fd >= 0)
-				i++;
-			if (i < slots)
-				rate_start(&run, &c[i], ss, sl, o->timeout_ms);
-			else
-				rate_done(&run, wall_ms(), E_OTHER, NULL);
-		}
-		if (started < total)
-			next = t0 + started * 1000 / o->rate;
-		for (long long i = 0; i < slots; i++) {
-			p[i] = (struct pollfd){ .fd = -1 };
-			if (c[i].fd >= 0 && c[i].deadline <= now)
-				rate_close(&run, &c[i], E_TIMEOUT, NULL);
-			if (c[i].fd < 0)
-				continue;
-			p[i] = (struct pollfd){ .fd = c[i].fd, .events = c[i].reading ? POLLIN : POLLOUT };
-			if (next < 0 || c[i].deadline < next)
-				next = c[i].deadline;
-			hi = i + 1;
-		}
-		if (next < 0)
-			break; /* all started, none in flight */
-		n = poll(p, (nfds_t)hi, (int)(next - now));
-		if (n < 0 && errno != EINTR) {
-			perror("cbclient: poll");
-			return 1;
-		}
-		for (long long i = 0; i < hi && n > 0; i++)
-			if (p[i].revents && c[i].fd >= 0)
-				rate_io(&run, &c[i]);
-	}
-	free(c);
-	if (run.log && fclose(run.log)) {
-		perror("cbclient: writing the log");
-		ret = 1;
-	}
-	printf("{\"total\":%lld,\"ok\":%ld,\"errors\":%lld", total, run.ok, total - run.ok);
-	json_tally("backends", &run.backends);
-	json_tally("statuses", &run.statuses);
-	json_tally("first_ms", &run.first);
-	json_tally("last_ms", &run.last);
-	printf(",\"errors_by\":{");
-	for (int k = 0; k < E_KINDS; k++)
-		printf("%s\"%s\":%ld", k ? "," : "", kind_name[k], run.by[k]);
-	printf("}}\n");
-	return ret;
 }
 
 static void usage(FILE *f)

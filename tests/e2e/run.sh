@@ -478,10 +478,14 @@ for t in "${TESTS[@]}"; do
 done
 
 for bin in "$CLIENT" "$SLOWSRV"; do
-	src=tests/e2e/$(basename "$bin").c
-	if [ ! -x "$bin" ] || [ "$src" -nt "$bin" ]; then
+	name=$(basename "$bin")
+	srcs=(tests/e2e/"$name".c tests/e2e/"$name"_*.c)
+	[ -e "${srcs[1]}" ] || srcs=("${srcs[0]}")
+	stale=0
+	for src in "${srcs[@]}" tests/e2e/"$name".h; do [ ! -e "$src" ] || [ "$src" -ot "$bin" ] || stale=1; done
+	if [ ! -x "$bin" ] || [ "$stale" -eq 1 ]; then
 		mkdir -p "$(dirname "$bin")" &&
-			cc -std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror "$src" -o "$bin" ||
+			cc -std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror "${srcs[@]}" -o "$bin" ||
 			{ echo "e2e: cannot build $bin" >&2; exit 1; }
 	fi
 done
