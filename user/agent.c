@@ -47,17 +47,18 @@ static int adopt(struct agent *a, struct cb_config *cfg)
 	return 0;
 }
 
-/* FNV-1a of the file's bytes: a reload of an unchanged file is not worth a line. */
+/* The file's bytes hashed: a reload of an unchanged file is not worth a line. */
 static uint64_t file_digest(const char *path)
 {
-	uint64_t h = 0xcbf29ce484222325ULL;
+	uint64_t h = CB_FNV1A_INIT;
 	FILE *f = fopen(path, "rbe");
-	int ch;
+	char buf[4096];
+	size_t n;
 
 	if (!f)
 		return 0;
-	while ((ch = getc(f)) != EOF)
-		h = (h ^ (uint64_t)ch) * 0x100000001b3ULL;
+	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
+		h = cb_fnv1a(h, buf, n);
 	fclose(f);
 	return h;
 }

@@ -46,6 +46,7 @@ struct agent_svc {
 	size_t nbe[CB_TRACKS];
 	struct agent_snap *base;       /* start of the analysis window; NULL: none yet */
 	uint64_t last_check_ms;
+	uint64_t next_look_ms;         /* when to read a rollout that was not progressing */
 	int dirty;                     /* the maps may differ from what this service wants */
 	int broken;                    /* the last apply failed (logged once) */
 };

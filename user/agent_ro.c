@@ -135,13 +135,15 @@ static void check(struct agent *a, struct agent_svc *s, uint64_t now)
 	enum cb_ro_action ac;
 	uint64_t dt;
 
+	/* Checks are due every interval; a service not progressing is looked at as often. */
+	if (s->base ? now - s->last_check_ms < c->interval_ms : now < s->next_look_ms)
+		return;
 	if (cb_rollout_get(&a->st.maps, s->cfg->name, &r) || r.phase != CB_PHASE_PROGRESSING) {
 		free(s->base);
 		s->base = NULL;
+		s->next_look_ms = now + c->interval_ms;
 		return;
 	}
-	if (s->base && now - s->last_check_ms < c->interval_ms)
-		return;
 	if (cb_svc_get(&a->st.maps, &s->key, &svc) || !(snap = malloc(sizeof(*snap))))
 		return;
 	if (snap_read(a, svc.id, snap)) {
@@ -161,7 +163,6 @@ static void check(struct agent *a, struct agent_svc *s, uint64_t now)
 	s->last_check_ms = now;
 	for (unsigned int t = 0; t < CB_TRACKS; t++)
 		window_of(snap, s->base, t, &w[t]);
-	free(snap);
 	cb_analyze(&acfg, &w[CB_TRACK_STABLE], &w[CB_TRACK_CANARY], &res);
 	in = (struct cb_ro_input){
 		.dt_ms = dt, .verdict = res.verdict, .why = res.reason,
@@ -180,9 +181,16 @@ static void check(struct agent *a, struct agent_svc *s, uint64_t now)
 	if (cb_rollout_put(&a->st.maps, s->cfg->name, &r)) {
 		cb_log(CB_LOG_ERROR, s->cfg->name, "rollout", "store the rollout state: %s",
 		       strerror(errno));
+		free(snap);
 		return;
 	}
 	act(a, s, &r, ac, now);
+	/* A new step's window starts with the counters just read. */
+	if (!s->base && r.phase == CB_PHASE_PROGRESSING) {
+		s->base = snap;
+		return;
+	}
+	free(snap);
 }
 
 void agent_rollout_tick(struct agent *a, uint64_t now)
@@ -229,6 +237,7 @@ static int ctl_one(const char *name, struct cb_ctl *c, void *arg)
 		cb_log(CB_LOG_INFO, name, "command", "rollout %s", cb_ctl_name(c->cmd));
 		act(a, s, &r, (enum cb_ro_action)ac, ca->now);
 		s->dirty = 1;
+		s->next_look_ms = 0;
 	} else {
 		cb_log(CB_LOG_WARN, name, "command", "rollout %s refused: %s", cb_ctl_name(c->cmd),
 		       c->msg);

@@ -3,7 +3,6 @@
 #include "agent.h"
 #include "log.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,26 +10,9 @@
 #include <sys/epoll.h>
 #include <unistd.h>
 
-static int ep_cmp(const void *a, const void *b)
-{
-	const struct cb_endpoint *x = a, *y = b;
-	int c = memcmp(x->addr.b, y->addr.b, sizeof(x->addr.b));
-
-	return c ? c : (int)x->port - (int)y->port;
-}
-
 static int ep_eq(const struct cb_endpoint *x, const struct cb_endpoint *y)
 {
-	return x->family == y->family && x->port == y->port &&
-	       !memcmp(x->addr.b, y->addr.b, sizeof(x->addr.b));
-}
-
-static void ep_str(const struct cb_endpoint *e, char *buf, size_t len)
-{
-	char a[INET6_ADDRSTRLEN];
-
-	inet_ntop(e->family == CB_AF_INET ? AF_INET : AF_INET6, e->addr.b, a, sizeof(a));
-	snprintf(buf, len, e->family == CB_AF_INET ? "%s:%u" : "[%s]:%u", a, e->port);
+	return x->family == y->family && !cb_endpoint_cmp(x, y);
 }
 
 struct agent_svc *agent_svc_find(struct agent *a, const char *name)
@@ -54,7 +36,7 @@ static const struct agent_svc *old_find(const struct agent_svc *old, size_t n, c
  * knew, else up if the datapath already sends it traffic: a restarted agent
  * must not take backends out. A new backend waits for its first good probe.
  */
-static void be_init(struct agent *a, struct agent_be *be, const struct agent_svc *prev,
+static void be_init(struct agent_be *be, const struct agent_svc *prev,
 		    const struct cb_endpoint *live, size_t nlive)
 {
 	const struct cb_cfg_health *h = &be->svc->cfg->health;
@@ -75,7 +57,6 @@ static void be_init(struct agent *a, struct agent_be *be, const struct agent_svc
 	/* Like a readiness gate: one good probe lets a new backend in. */
 	if (!be->hs.up && h->healthy_after > 1)
 		be->hs.ok_run = h->healthy_after - 1;
-	(void)a;
 }
 
 int agent_svcs_build(struct agent *a, const struct cb_config *cfg, struct agent_svc **out,
@@ -106,6 +87,7 @@ int agent_svcs_build(struct agent *a, const struct cb_config *cfg, struct agent_
 		if (prev && !memcmp(&prev->key, &s->key, sizeof(s->key))) {
 			s->base = prev->base;
 			s->last_check_ms = prev->last_check_ms;
+			s->next_look_ms = prev->next_look_ms;
 		}
 		for (unsigned int t = 0; t < CB_TRACKS; t++) {
 			s->nbe[t] = s->cfg->nbackends[t];
@@ -122,7 +104,7 @@ int agent_svcs_build(struct agent *a, const struct cb_config *cfg, struct agent_
 				be->ep = s->cfg->backends[t][j];
 				be->track = t;
 				be->svc = s;
-				be_init(a, be, prev, live, nlive);
+				be_init(be, prev, live, nlive);
 			}
 		}
 	}
@@ -287,7 +269,7 @@ static uint64_t canary_fp(const struct cb_cfg_service *c)
 	if (!e)
 		return 0;
 	memcpy(e, c->backends[CB_TRACK_CANARY], n * sizeof(*e));
-	qsort(e, n, sizeof(*e), ep_cmp);
+	qsort(e, n, sizeof(*e), cb_endpoint_cmp);
 	fp = cb_set_fingerprint(e, n * sizeof(*e));
 	free(e);
 	return fp;
@@ -317,6 +299,7 @@ static void phase_from_config(struct agent_svc *s, struct cb_rollout *r)
 	r->decided_ms = 0;
 	free(s->base);
 	s->base = NULL;
+	s->next_look_ms = 0;
 	cb_log(CB_LOG_INFO, c->name, "rollout", "started: %s", r->reason);
 }
 
@@ -373,8 +356,8 @@ static int tracks_apply(struct agent *a, struct agent_svc *s, const struct cb_ro
 		if ((e = cb_track_get(&a->st.maps, &s->key, t, have, &nh)))
 			break;
 		nw = desired(s, r, t, have, nh, want);
-		qsort(want, nw, sizeof(*want), ep_cmp);
-		qsort(have, nh, sizeof(*have), ep_cmp);
+		qsort(want, nw, sizeof(*want), cb_endpoint_cmp);
+		qsort(have, nh, sizeof(*have), cb_endpoint_cmp);
 		if (nw == nh && !memcmp(want, have, nw * sizeof(*want)))
 			continue;
 		if ((e = cb_track_set(&a->st.maps, &s->key, t, want, nw)))
@@ -500,7 +483,7 @@ static void probe_done(struct agent_be *be, enum cb_probe_res res, uint64_t now)
 	be->next_ms = now + h->interval_ms;
 	if (!cb_health_feed(&be->hs, res, be->probe.why, h->unhealthy_after, h->healthy_after))
 		return;
-	ep_str(&be->ep, ep, sizeof(ep));
+	cb_fmt_endpoint(&be->ep, ep, sizeof(ep));
 	if (be->hs.up)
 		cb_log(CB_LOG_INFO, be->svc->cfg->name, "health", "%s backend %s is healthy",
 		       be->track ? "canary" : "stable", ep);

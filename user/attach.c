@@ -12,23 +12,9 @@
 #include <errno.h>
 #include <limits.h>
 #include <linux/if_link.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
-
-static int fail(struct cb_err *err, int code, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int fail(struct cb_err *err, int code, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
-	va_end(ap);
-	return code < 0 ? code : -EIO;
-}
 
 #define CB_TC_HANDLE 0xcb
 #define CB_TC_PRIO   0xcb
@@ -121,13 +107,13 @@ static int xdp_failed(const struct cb_link *l, int e, struct cb_err *err)
 	int known = cb_link_xdp_features(l->ifindex, &feat) == 0;
 
 	if (e == -EBUSY || e == -EEXIST)
-		return fail(err, e, "%s already runs another XDP program (remove it, or use "
+		return cb_err_set(err, e, "%s already runs another XDP program (remove it, or use "
 			    "mode tc)", l->name);
 	if (known && !(feat & CB_XDP_NATIVE))
-		return fail(err, e, "the %s driver of %s has no native XDP (it supports generic "
+		return cb_err_set(err, e, "the %s driver of %s has no native XDP (it supports generic "
 			    "XDP and tc): use mode xdp-generic or tc", l->kind[0] ? l->kind : "",
 			    l->name);
-	return fail(err, e, "native XDP on %s failed: %s (driver %s native XDP); try mode "
+	return cb_err_set(err, e, "native XDP on %s failed: %s (driver %s native XDP); try mode "
 		    "xdp-generic or tc", l->name, strerror(-e),
 		    !known ? "does not say whether it supports" : "reports");
 }
@@ -154,13 +140,13 @@ int cb_attach(struct cb_state *st, const struct cb_link *l, enum cb_mode m, stru
 		goto out;
 	}
 	if ((e = tc_attach(l->ifindex, BPF_TC_EGRESS, out))) {
-		e = fail(err, e, "tc egress on %s: %s", l->name, strerror(-e));
+		e = cb_err_set(err, e, "tc egress on %s: %s", l->name, strerror(-e));
 		goto out;
 	}
 	if (m == CB_MODE_TC) {
 		if ((e = tc_attach(l->ifindex, BPF_TC_INGRESS, in))) {
 			tc_detach(l->ifindex, BPF_TC_EGRESS);
-			e = fail(err, e, "tc ingress on %s: %s", l->name, strerror(-e));
+			e = cb_err_set(err, e, "tc ingress on %s: %s", l->name, strerror(-e));
 		}
 		goto out;
 	}
@@ -209,19 +195,19 @@ int cb_detach(struct cb_state *st, const char *ifname, struct cb_err *err)
 			if (bpf_link_detach(fd)) {
 				e = -errno;
 				close(fd);
-				return fail(err, e, "XDP link of %s: %s", l.name, strerror(-e));
+				return cb_err_set(err, e, "XDP link of %s: %s", l.name, strerror(-e));
 			}
 			close(fd);
 			found = 1;
 		}
 		found |= tc_present(l.ifindex, BPF_TC_INGRESS) | tc_present(l.ifindex, BPF_TC_EGRESS);
 		if ((e = tc_detach(l.ifindex, BPF_TC_INGRESS)) || (e = tc_detach(l.ifindex, BPF_TC_EGRESS)))
-			return fail(err, e, "tc filter of %s: %s", l.name, strerror(-e));
+			return cb_err_set(err, e, "tc filter of %s: %s", l.name, strerror(-e));
 		cb_tx_port_del(&st->maps, (uint32_t)l.ifindex);
 	}
 	if (unlink(path) == 0)
 		found = 1;
 	if (!found)
-		return fail(err, -ENOENT, "%s is not attached", ifname);
+		return cb_err_set(err, -ENOENT, "%s is not attached", ifname);
 	return 0;
 }

@@ -26,7 +26,7 @@ int cb_members_get(const struct cb_maps *m, uint32_t svc_id, unsigned int track,
 	return 0;
 }
 
-static int endpoint_cmp(const void *a, const void *b)
+int cb_endpoint_cmp(const void *a, const void *b)
 {
 	const struct cb_endpoint *x = a, *y = b;
 	int c = memcmp(x->addr.b, y->addr.b, sizeof(x->addr.b));
@@ -225,9 +225,9 @@ int cb_track_set(const struct cb_maps *m, const struct cb_svc_key *k, unsigned i
 		if (!sorted[i].port)
 			sorted[i].port = ntohs(k->port);
 	}
-	qsort(sorted, n, sizeof(*sorted), endpoint_cmp);
+	qsort(sorted, n, sizeof(*sorted), cb_endpoint_cmp);
 	for (size_t i = 1; i < n; i++) {
-		if (!endpoint_cmp(&sorted[i - 1], &sorted[i])) {
+		if (!cb_endpoint_cmp(&sorted[i - 1], &sorted[i])) {
 			err = -ENOTUNIQ;
 			goto out;
 		}

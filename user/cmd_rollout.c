@@ -126,11 +126,9 @@ static void ro_text(const struct ro_row *row, uint64_t now, int bars)
 		printf("  decided after %.1f s", (double)(r->decided_ms - r->started_ms) / 1000);
 	printf("\n");
 	if (bars && (r->phase == CB_PHASE_PROGRESSING || r->phase == CB_PHASE_PAUSED)) {
-		progress(r->step_duration_ms ? (double)el / (double)r->step_duration_ms : 0, 30, bar,
-			 sizeof(bar));
+		progress((double)(r->step + 1) / r->nsteps, 30, bar, sizeof(bar));
+		printf("    steps  %s  %u of %u\n", bar, r->step + 1, r->nsteps);
 		view_bar(r->weight_bp, 30, wb, sizeof(wb));
-		printf("    steps  %s  %u of %u\n", (progress((double)(r->step + 1) / r->nsteps, 30, bar,
-			sizeof(bar)), bar), r->step + 1, r->nsteps);
 		progress(r->step_duration_ms ? (double)el / (double)r->step_duration_ms : 0, 30, bar,
 			 sizeof(bar));
 		printf("    step   %s  %.0f / %.0f s\n", bar, (double)el / 1000,

@@ -24,6 +24,9 @@ struct cb_endpoint {
 	uint8_t family;     /* enum cb_family */
 };
 
+/* Order of endpoints by address bytes, then port (qsort comparator). */
+int cb_endpoint_cmp(const void *a, const void *b);
+
 /* Write the layout version into a fresh cb_meta, or check the one there. */
 int cb_meta_init(const struct cb_maps *m);
 int cb_meta_check(const struct cb_maps *m, uint32_t *found);

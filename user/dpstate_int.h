@@ -11,4 +11,7 @@ int cb_members_get(const struct cb_maps *m, uint32_t svc_id, unsigned int track,
 /* Delete every override of a service (it is being deleted). */
 void cb_overrides_purge(const struct cb_maps *m, uint32_t svc_id);
 
+/* A name as the by-name maps (cb_names, cb_rollouts, cb_ctl) key it: NUL-padded. */
+struct cb_name cb_name_key(const char *name);
+
 #endif

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static struct cb_name name_key(const char *name)
+struct cb_name cb_name_key(const char *name)
 {
 	struct cb_name k;
 
@@ -19,21 +19,21 @@ static struct cb_name name_key(const char *name)
 
 int cb_name_get(const struct cb_maps *m, const char *name, struct cb_svc_key *out)
 {
-	struct cb_name k = name_key(name);
+	struct cb_name k = cb_name_key(name);
 
 	return bpf_map_lookup_elem(m->names, &k, out) ? -errno : 0;
 }
 
 int cb_name_put(const struct cb_maps *m, const char *name, const struct cb_svc_key *key)
 {
-	struct cb_name k = name_key(name);
+	struct cb_name k = cb_name_key(name);
 
 	return bpf_map_update_elem(m->names, &k, key, BPF_NOEXIST) ? -errno : 0;
 }
 
 int cb_name_del(const struct cb_maps *m, const char *name)
 {
-	struct cb_name k = name_key(name);
+	struct cb_name k = cb_name_key(name);
 
 	return bpf_map_delete_elem(m->names, &k) ? -errno : 0;
 }

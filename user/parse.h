@@ -17,6 +17,9 @@ struct cb_err {
 	char msg[CB_ERR_LEN];
 };
 
+/* Fill err and return code: every "what failed and why" goes through here. */
+int cb_err_set(struct cb_err *err, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 /* A service or backend address: unicast, not loopback. port 0 = none given. */
 int cb_parse_addr(const char *s, struct cb_endpoint *out, struct cb_err *err);
 /* IP[:PORT], [IPv6]:PORT or a bare IPv6 address. */

@@ -4,7 +4,6 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <fcntl.h>
 #include <linux/magic.h>
 #include <stddef.h>
@@ -52,19 +51,6 @@ static int *map_fd(struct cb_maps *m, size_t i)
 	return (int *)((char *)m + map_fds[i].off);
 }
 
-static int fail(struct cb_err *err, int code, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int fail(struct cb_err *err, int code, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
-	va_end(ap);
-	return code;
-}
-
 void cb_state_path(const struct cb_state *st, const char *rel, char *buf, size_t len)
 {
 	snprintf(buf, len, "%s/%s", st->pin, rel);
@@ -76,7 +62,7 @@ int cb_state_pin(const struct cb_state *st, int fd, const char *rel, struct cb_e
 
 	cb_state_path(st, rel, path, sizeof(path));
 	if (bpf_obj_pin(fd, path) || chmod(path, 0600))
-		return fail(err, -errno, "pin %s: %s", path, strerror(errno));
+		return cb_err_set(err, -errno, "pin %s: %s", path, strerror(errno));
 	return 0;
 }
 
@@ -95,10 +81,10 @@ static int check_bpffs(const char *pin, struct cb_err *err)
 		else if (slash)
 			slash[1] = 0;
 		if (statfs(parent, &fs) != 0)
-			return fail(err, -errno, "%s: %s", parent, strerror(errno));
+			return cb_err_set(err, -errno, "%s: %s", parent, strerror(errno));
 	}
 	if (fs.f_type != BPF_FS_MAGIC)
-		return fail(err, -ENOTSUP, "%s is not on a bpf filesystem (mount -t bpf bpf /sys/fs/bpf)",
+		return cb_err_set(err, -ENOTSUP, "%s is not on a bpf filesystem (mount -t bpf bpf /sys/fs/bpf)",
 			    parent);
 	return 0;
 }
@@ -106,7 +92,7 @@ static int check_bpffs(const char *pin, struct cb_err *err)
 static int mkdir_private(const char *path, struct cb_err *err)
 {
 	if (mkdir(path, 0700) && errno != EEXIST)
-		return fail(err, -errno, "create %s: %s", path, strerror(errno));
+		return cb_err_set(err, -errno, "create %s: %s", path, strerror(errno));
 	return 0;
 }
 
@@ -114,9 +100,9 @@ static int lock_dir(struct cb_state *st, struct cb_err *err)
 {
 	st->lock_fd = open(st->pin, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (st->lock_fd < 0)
-		return fail(err, -errno, "%s: %s", st->pin, strerror(errno));
+		return cb_err_set(err, -errno, "%s: %s", st->pin, strerror(errno));
 	if (flock(st->lock_fd, LOCK_EX))
-		return fail(err, -errno, "lock %s: %s", st->pin, strerror(errno));
+		return cb_err_set(err, -errno, "lock %s: %s", st->pin, strerror(errno));
 	return 0;
 }
 
@@ -133,7 +119,7 @@ static int create(struct cb_state *st, struct cb_err *err)
 
 	skel = canary__open_and_load();
 	if (!skel)
-		return fail(err, -errno, "load BPF programs: %s", strerror(errno));
+		return cb_err_set(err, -errno, "load BPF programs: %s", strerror(errno));
 	for (int p = 0; p < CB_PROGS && !e; p++) {
 		struct bpf_program *prog = bpf_object__find_program_by_name(skel->obj, prog_names[p]);
 
@@ -141,7 +127,7 @@ static int create(struct cb_state *st, struct cb_err *err)
 		cb_state_path(st, rel, path, sizeof(path));
 		unlink(path);
 		e = prog ? cb_state_pin(st, bpf_program__fd(prog), rel, err)
-			 : fail(err, -ENOENT, "program %s missing", prog_names[p]);
+			 : cb_err_set(err, -ENOENT, "program %s missing", prog_names[p]);
 	}
 	for (size_t i = NMAPS; i-- > 0 && !e;) {
 		struct bpf_map *m = bpf_object__find_map_by_name(skel->obj, map_fds[i].name);
@@ -150,7 +136,7 @@ static int create(struct cb_state *st, struct cb_err *err)
 		cb_state_path(st, rel, path, sizeof(path));
 		unlink(path);
 		e = m ? cb_state_pin(st, bpf_map__fd(m), rel, err)
-		      : fail(err, -ENOENT, "map %s missing from the object", map_fds[i].name);
+		      : cb_err_set(err, -ENOENT, "map %s missing from the object", map_fds[i].name);
 	}
 	canary__destroy(skel);
 	return e;
@@ -169,11 +155,11 @@ static int open_map(struct cb_state *st, size_t i, struct cb_err *err)
 	e = -errno;
 	/* Not -ENOENT: that means "no state at all" to the callers. */
 	if (e == -ENOENT)
-		return fail(err, -EUCLEAN, "%s is missing: the pinned state is incomplete", path);
+		return cb_err_set(err, -EUCLEAN, "%s is missing: the pinned state is incomplete", path);
 	if (e == -EACCES || e == -EPERM)
-		return fail(err, e, "%s: permission denied (needs root, or CAP_BPF and CAP_NET_ADMIN)",
+		return cb_err_set(err, e, "%s: permission denied (needs root, or CAP_BPF and CAP_NET_ADMIN)",
 			    path);
-	return fail(err, e, "%s: %s", path, strerror(-e));
+	return cb_err_set(err, e, "%s: %s", path, strerror(-e));
 }
 
 /* Every map but cb_meta (index 0), which is opened and checked first. */
@@ -200,7 +186,7 @@ int cb_state_open(const char *pin, int flags, struct cb_state *st, struct cb_err
 	for (size_t i = 0; i < NMAPS; i++)
 		*map_fd(&st->maps, i) = -1;
 	if (strlen(pin) >= sizeof(st->pin))
-		return fail(err, -ENAMETOOLONG, "pin path is too long");
+		return cb_err_set(err, -ENAMETOOLONG, "pin path is too long");
 	snprintf(st->pin, sizeof(st->pin), "%s", pin);
 	e = check_bpffs(pin, err);
 	if (e)
@@ -208,12 +194,12 @@ int cb_state_open(const char *pin, int flags, struct cb_state *st, struct cb_err
 	cb_state_path(st, "maps/cb_meta", path, sizeof(path));
 	if (stat(path, &sb) != 0) {
 		if (errno == EACCES || errno == EPERM)
-			return fail(err, -errno, "%s: permission denied (needs root, or CAP_BPF and "
+			return cb_err_set(err, -errno, "%s: permission denied (needs root, or CAP_BPF and "
 				    "CAP_NET_ADMIN)", pin);
 		if (errno != ENOENT)
-			return fail(err, -errno, "%s: %s", path, strerror(errno));
+			return cb_err_set(err, -errno, "%s: %s", path, strerror(errno));
 		if (!(flags & CB_STATE_CREATE))
-			return fail(err, -ENOENT, "no state under %s (nothing configured yet)", pin);
+			return cb_err_set(err, -ENOENT, "no state under %s (nothing configured yet)", pin);
 		if ((e = mkdir_private(pin, err)))
 			return e;
 		if ((e = lock_dir(st, err)))
@@ -238,16 +224,16 @@ int cb_state_open(const char *pin, int flags, struct cb_state *st, struct cb_err
 		return e;
 	e = cb_meta_check(&st->maps, &found);
 	if (e == -EPROTO && found != 0)
-		return fail(err, e, "pinned state under %s has layout version %u; this canary-bpf "
+		return cb_err_set(err, e, "pinned state under %s has layout version %u; this canary-bpf "
 			    "reads version %d (detach, remove %s, configure again)", pin, found,
 			    CB_LAYOUT_VERSION, pin);
 	if (e && e != -EPROTO)
-		return fail(err, e, "read layout version: %s", strerror(-e));
+		return cb_err_set(err, e, "read layout version: %s", strerror(-e));
 	if ((e = open_maps(st, err)))
 		return e;
 	/* Version 0: state just created, by us or by a process that raced us. */
 	if (found == 0 && (e = cb_meta_init(&st->maps)) && e != -EPROTO)
-		return fail(err, e, "write layout version: %s", strerror(-e));
+		return cb_err_set(err, e, "write layout version: %s", strerror(-e));
 	return 0;
 }
 
@@ -256,7 +242,7 @@ int cb_state_lock(struct cb_state *st, struct cb_err *err)
 	if (st->lock_fd < 0)
 		return lock_dir(st, err);
 	if (flock(st->lock_fd, LOCK_EX))
-		return fail(err, -errno, "lock %s: %s", st->pin, strerror(errno));
+		return cb_err_set(err, -errno, "lock %s: %s", st->pin, strerror(errno));
 	return 0;
 }
 
@@ -285,6 +271,6 @@ int cb_state_prog(const struct cb_state *st, enum cb_prog p, struct cb_err *err)
 	cb_state_path(st, rel, path, sizeof(path));
 	fd = bpf_obj_get(path);
 	if (fd < 0)
-		return fail(err, -errno, "%s: %s", path, strerror(errno));
+		return cb_err_set(err, -errno, "%s: %s", path, strerror(errno));
 	return fd;
 }

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 #include "rollout.h"
+#include "parse.h"
 
 #include <inttypes.h>
 #include <stdarg.h>
@@ -24,13 +25,19 @@ const char *cb_ctl_name(uint32_t cmd)
 	return cmd < sizeof(names) / sizeof(names[0]) ? names[cmd] : "?";
 }
 
-uint64_t cb_set_fingerprint(const void *data, size_t len)
+uint64_t cb_fnv1a(uint64_t h, const void *data, size_t len)
 {
 	const uint8_t *p = data;
-	uint64_t h = 0xcbf29ce484222325ULL;
 
 	for (size_t i = 0; i < len; i++)
 		h = (h ^ p[i]) * 0x100000001b3ULL;
+	return h;
+}
+
+uint64_t cb_set_fingerprint(const void *data, size_t len)
+{
+	uint64_t h = cb_fnv1a(CB_FNV1A_INIT, data, len);
+
 	return h ? h : 1;   /* 0 means "no rollout" in the record */
 }
 
@@ -43,14 +50,6 @@ static void reason(struct cb_rollout *r, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(r->reason, sizeof(r->reason), fmt, ap);
 	va_end(ap);
-}
-
-static void fmt_weight(uint32_t bp, char *buf, size_t len)
-{
-	if (bp % 100)
-		snprintf(buf, len, "%u.%02u%%", bp / 100, bp % 100);
-	else
-		snprintf(buf, len, "%u%%", bp / 100);
 }
 
 static enum cb_ro_action promote(struct cb_rollout *r)
@@ -91,8 +90,8 @@ static enum cb_ro_action enter_step(const struct cb_cfg_rollout *cfg, struct cb_
 	}
 	r->phase = CB_PHASE_PROGRESSING;
 	r->weight_bp = cfg->steps[i];
-	fmt_weight(r->weight_bp, w, sizeof(w));
-	reason(r, "step %u of %zu: canary weight %s", i + 1, cfg->nsteps, w);
+	cb_fmt_percent(r->weight_bp, w, sizeof(w));
+	reason(r, "step %u of %zu: canary weight %s%%", i + 1, cfg->nsteps, w);
 	return CB_RO_SET_WEIGHT;
 }
 

@@ -1,60 +1,62 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /* Rollout records and control requests: the agent's pinned memory and its mailbox. */
 #include "dpstate.h"
+#include "dpstate_int.h"
 
 #include <bpf/bpf.h>
 #include <errno.h>
 #include <string.h>
 
-static struct cb_name key_of(const char *name)
+/* The maps keyed by service name: one lookup, update or delete each. */
+static int get(int fd, const char *name, void *out)
 {
-	struct cb_name k;
+	struct cb_name k = cb_name_key(name);
 
-	memset(&k, 0, sizeof(k));
-	strncpy(k.name, name, sizeof(k.name) - 1);
-	return k;
+	return bpf_map_lookup_elem(fd, &k, out) ? -errno : 0;
+}
+
+static int put(int fd, const char *name, const void *v)
+{
+	struct cb_name k = cb_name_key(name);
+
+	return bpf_map_update_elem(fd, &k, v, BPF_ANY) ? -errno : 0;
+}
+
+static int del(int fd, const char *name)
+{
+	struct cb_name k = cb_name_key(name);
+
+	return bpf_map_delete_elem(fd, &k) && errno != ENOENT ? -errno : 0;
 }
 
 int cb_rollout_get(const struct cb_maps *m, const char *name, struct cb_rollout *out)
 {
-	struct cb_name k = key_of(name);
-
-	return bpf_map_lookup_elem(m->rollouts, &k, out) ? -errno : 0;
+	return get(m->rollouts, name, out);
 }
 
 int cb_rollout_put(const struct cb_maps *m, const char *name, const struct cb_rollout *r)
 {
-	struct cb_name k = key_of(name);
-
-	return bpf_map_update_elem(m->rollouts, &k, r, BPF_ANY) ? -errno : 0;
+	return put(m->rollouts, name, r);
 }
 
 int cb_rollout_del(const struct cb_maps *m, const char *name)
 {
-	struct cb_name k = key_of(name);
-
-	return bpf_map_delete_elem(m->rollouts, &k) && errno != ENOENT ? -errno : 0;
+	return del(m->rollouts, name);
 }
 
 int cb_ctl_get(const struct cb_maps *m, const char *name, struct cb_ctl *out)
 {
-	struct cb_name k = key_of(name);
-
-	return bpf_map_lookup_elem(m->ctl, &k, out) ? -errno : 0;
+	return get(m->ctl, name, out);
 }
 
 int cb_ctl_put(const struct cb_maps *m, const char *name, const struct cb_ctl *c)
 {
-	struct cb_name k = key_of(name);
-
-	return bpf_map_update_elem(m->ctl, &k, c, BPF_ANY) ? -errno : 0;
+	return put(m->ctl, name, c);
 }
 
 int cb_ctl_del(const struct cb_maps *m, const char *name)
 {
-	struct cb_name k = key_of(name);
-
-	return bpf_map_delete_elem(m->ctl, &k) && errno != ENOENT ? -errno : 0;
+	return del(m->ctl, name);
 }
 
 int cb_ctl_each_pending(const struct cb_maps *m,

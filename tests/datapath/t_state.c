@@ -101,3 +101,73 @@ void test_state_service_ids_unique_across_batches(void **state)
 	svc_add(l, &s, 4, "10.97.9.9", 80, IPPROTO_TCP, CB_AFFINITY_CONNECTION);
 	assert_int_equal(s.id, rec.id);
 }
+
+/* Rollback (cb_canary_off): no new connection to canary, overrides included; weight set lifts it. */
+void test_state_rollback_keeps_canary_off_overrides_too(void **state)
+{
+	struct lab *l = *state;
+	struct svc s;
+	struct run_out o;
+	struct cb_endpoint beta = ep(4, "10.1.0.0", 0);
+	char a[64];
+	int canary = 0;
+
+	std_service(l, &s, 4, IPPROTO_TCP, CB_AFFINITY_CONNECTION);
+	assert_int_equal(cb_override_add(&l->maps, &s.key, &beta, 16, CB_TRACK_CANARY), 0);
+	weight_set(l, &s, 5000);
+	/* a canary connection opened before the rollback */
+	for (uint32_t i = 0; !canary && i < 64; i++)
+		if (send_track(l, HOOK_XDP, 4, IPPROTO_TCP, client_addr(4, i, a), 5000, 0x02, &o) ==
+		    CB_TRACK_CANARY)
+			canary = (int)i + 1;
+	assert_true(canary);
+	assert_int_equal(cb_canary_off(&l->maps, &s.key), 0);
+	assert_int_equal(send_track(l, HOOK_XDP, 4, IPPROTO_TCP, "10.1.1.5", 5001, 0x02, &o),
+			 CB_TRACK_STABLE);
+	for (uint32_t i = 100; i < 150; i++)
+		assert_int_equal(send_track(l, HOOK_XDP, 4, IPPROTO_TCP, client_addr(4, i, a), 5002, 0x02,
+					    &o), CB_TRACK_STABLE);
+	/* ... while the canary connection drains on its backend */
+	send_track(l, HOOK_XDP, 4, IPPROTO_TCP, client_addr(4, (uint32_t)canary - 1, a), 5000, 0x10, &o);
+	assert_int_equal(landed_track(&o, 4), CB_TRACK_CANARY);
+	/* an explicit weight is an operator's decision: overrides count again */
+	weight_set(l, &s, 0);
+	assert_int_equal(send_track(l, HOOK_XDP, 4, IPPROTO_TCP, "10.1.1.6", 5003, 0x02, &o),
+			 CB_TRACK_CANARY);
+}
+
+/* cb_track_promote: one swap; connections on either old set stay where they are. */
+void test_state_promotion_swaps_tracks_moving_nothing(void **state)
+{
+	struct lab *l = *state;
+	struct svc s;
+	struct run_out o;
+	struct cb_endpoint got[8];
+	size_t n = 8;
+	char a[64];
+	int track[64];
+	uint64_t before;
+
+	std_service(l, &s, 4, IPPROTO_TCP, CB_AFFINITY_CONNECTION);
+	weight_set(l, &s, 5000);
+	for (uint32_t i = 0; i < 64; i++)
+		track[i] = send_track(l, HOOK_XDP, 4, IPPROTO_TCP, client_addr(4, i, a), 6000, 0x02, &o);
+	assert_int_equal(cb_track_promote(&l->maps, &s.key), 0);
+	/* both old sets' connections keep their backends */
+	for (uint32_t i = 0; i < 64; i++) {
+		send_track(l, HOOK_XDP, 4, IPPROTO_TCP, client_addr(4, i, a), 6000, 0x10, &o);
+		assert_int_equal(landed_track(&o, 4), track[i]);
+	}
+	assert_int_equal(global_count(l, CB_G_CT_RESELECT), 0);
+	/* new connections all go to the promoted backend (the c1 address), counted as stable */
+	before = track_stats(l, &s, CB_TRACK_STABLE).connections;
+	for (uint32_t i = 100; i < 150; i++)
+		assert_int_equal(send_track(l, HOOK_XDP, 4, IPPROTO_TCP, client_addr(4, i, a), 6001,
+					    0x02, &o), CB_TRACK_CANARY);
+	assert_int_equal(track_stats(l, &s, CB_TRACK_STABLE).connections, before + 50);
+	assert_int_equal(cb_track_get(&l->maps, &s.key, CB_TRACK_STABLE, got, &n), 0);
+	assert_int_equal(n, 1);
+	n = 8;
+	assert_int_equal(cb_track_get(&l->maps, &s.key, CB_TRACK_CANARY, got, &n), 0);
+	assert_int_equal(n, 4);   /* the old stable set, draining */
+}
