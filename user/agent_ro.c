@@ -163,6 +163,14 @@ static void check(struct agent *a, struct agent_svc *s, uint64_t now)
 	s->last_check_ms = now;
 	for (unsigned int t = 0; t < CB_TRACKS; t++)
 		window_of(snap, s->base, t, &w[t]);
+	/*
+	 * At 100 % stable takes no new connection: what it still counts are the
+	 * last replies of the step before, no baseline. The canary is then held
+	 * to the absolute limits alone, instead of waiting for stable samples
+	 * that never come.
+	 */
+	if (r.weight_bp >= CB_WEIGHT_MAX)
+		memset(&w[CB_TRACK_STABLE], 0, sizeof(w[CB_TRACK_STABLE]));
 	cb_analyze(&acfg, &w[CB_TRACK_STABLE], &w[CB_TRACK_CANARY], &res);
 	in = (struct cb_ro_input){
 		.dt_ms = dt, .verdict = res.verdict, .why = res.reason,

@@ -188,6 +188,7 @@ test_agent_healthy_canary_never_rolls_back() {
 			sleep 0.2
 		done
 		kill -INT "$client" 2>/dev/null; kill "$client" 2>/dev/null; wait "$client" 2>/dev/null
+		# Anything but a promotion (a rollback, or a step held to the end) is a false alarm.
 		[ "$phase" = promoted ] || { rollbacks=$((rollbacks + 1)); echo "    run $i: $phase: $CB_OUT"; }
 		secs="$secs $(jget "$CB_OUT" 'd.get("decision_seconds")')"
 	done
