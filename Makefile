@@ -16,7 +16,7 @@ BPF_CFLAGS := -O2 -g -target bpf -mcpu=v3 -D__BPF__ -Wall -Werror -Iinclude -Ibp
 CFLAGS    ?= -O2 -g
 ALL_CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Iinclude -Iuser -I$(BUILD) \
              -DCB_VERSION='"$(VERSION)"' $(CFLAGS)
-LDLIBS    := -lbpf -lelf -lz -lyaml -lm
+LDLIBS    := -lbpf -lelf -lz -lyaml -lmicrohttpd -lm
 CLI_LIBS  := $(shell pkg-config --libs libnl-route-3.0 libnl-genl-3.0 json-c 2>/dev/null)
 CLI_CFLAGS := $(shell pkg-config --cflags libnl-route-3.0 libnl-genl-3.0 json-c 2>/dev/null)
 
@@ -27,7 +27,8 @@ SKEL      := $(BUILD)/canary.skel.h
 
 CLI_SRC   := user/main.c user/cli.c user/help.c user/view.c user/pinned.c user/iface.c user/attach.c \
              user/cmd_attach.c user/cmd_service.c user/cmd_backend.c user/cmd_stats.c \
-             user/cmd_rollout.c user/agent.c user/agent_svc.c user/agent_ro.c
+             user/cmd_rollout.c user/agent.c user/agent_svc.c user/agent_ro.c \
+             user/agent_metrics.c user/agent_export.c
 BIN       := $(BUILD)/canary-bpf
 # Everything else in user/ is the library the CLI, the agent and the tests link.
 LIB_SRC   := $(filter-out $(CLI_SRC),$(wildcard user/*.c))
@@ -85,7 +86,7 @@ $(SLOWSRV): tests/e2e/slowsrv.c | $(BUILD)
 	$(CC) $(ALL_CFLAGS) $< $(LDFLAGS) -o $@
 
 test: $(BIN) $(DP_TEST) $(UNIT_TESTS) $(E2E_CLIENT) $(SLOWSRV)
-	@scripts/run-tests.sh $(UNIT_TESTS) $(DP_TEST) tests/e2e/run.sh
+	@scripts/run-tests.sh $(UNIT_TESTS) $(DP_TEST) tests/deploy/run.sh tests/e2e/run.sh
 
 check: deps
 	@$(MAKE) --no-print-directory test

@@ -12,11 +12,14 @@
 #include <sys/epoll.h>
 #include <sys/inotify.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define EXIT_RUNTIME 1
 #define EXIT_USAGE   2
 #define RELOAD_DEBOUNCE_MS 200
+#define DEFAULT_METRICS_ADDR "127.0.0.1:9435"
+#define DEFAULT_TEXTFILE_MS 10000
 
 static int usage_fail(const char *what, const char *why)
 {
@@ -76,6 +79,7 @@ static void reload(struct agent *a, const char *why)
 	if (cb_config_load(a->config_path, &cfg, &err)) {
 		cb_log(CB_LOG_ERROR, NULL, "config", "%s: keeping the running configuration",
 		       err.msg);
+		a->mx.reloads_failed++;
 		return;
 	}
 	if (cb_state_lock(&a->st, &lerr)) {
@@ -83,11 +87,14 @@ static void reload(struct agent *a, const char *why)
 		cb_config_free(&cfg);
 		return;
 	}
-	if (adopt(a, &cfg))
+	if (adopt(a, &cfg)) {
 		cb_log(CB_LOG_ERROR, NULL, "config", "out of memory: keeping the running configuration");
-	else
+		a->mx.reloads_failed++;
+	} else {
 		cb_log(CB_LOG_INFO, NULL, "config", "reloaded (%s): %zu services, %zu interfaces",
 		       why, a->cfg.nservices, a->cfg.nifaces);
+		a->mx.reloads_ok++;
+	}
 	cb_state_unlock(&a->st);
 	cb_config_free(&cfg);
 	a->resync_at_ms = 0;
@@ -166,7 +173,12 @@ static int loop(struct agent *a)
 	while (!a->stop) {
 		uint64_t now = cb_now_ms();
 		int wait = next_tick > now ? (int)(next_tick - now) : 0;
-		int n = epoll_wait(a->epfd, evs, 64, wait);
+		int http_wait = agent_export_timeout_ms(a);
+		int n;
+
+		if (http_wait >= 0 && http_wait < wait)
+			wait = http_wait;
+		n = epoll_wait(a->epfd, evs, 64, wait);
 
 		if (n < 0 && errno != EINTR) {
 			cb_log(CB_LOG_ERROR, NULL, "loop", "epoll_wait: %s", strerror(errno));
@@ -180,6 +192,8 @@ static int loop(struct agent *a)
 				on_signal(a);
 			else if (p == &a->inofd)
 				on_inotify(a, now);
+			else if (p == &a->mx)
+				;       /* served below, with the server's own timeouts */
 			else
 				agent_probe_event(a, p, now);
 		}
@@ -191,6 +205,7 @@ static int loop(struct agent *a)
 			tick(a, now);
 			next_tick = now + AGENT_TICK_MS;
 		}
+		agent_export_tick(a, now);
 	}
 	return 0;
 }
@@ -238,6 +253,7 @@ static int setup(struct agent *a)
 
 static void teardown(struct agent *a)
 {
+	agent_export_stop(a);
 	agent_hooks_stop(a);
 	agent_svcs_free(a, a->svcs, a->nsvcs);
 	a->svcs = NULL;
@@ -252,14 +268,45 @@ static void teardown(struct agent *a)
 		close(a->epfd);
 }
 
+/* ADDR:PORT or [ADDR6]:PORT to serve metrics on, or "off". */
+static int metrics_addr_opt(struct agent_metrics *m, const char *v)
+{
+	struct cb_err err;
+
+	if (!strcmp(v, "off")) {
+		m->http_on = 0;
+		return 0;
+	}
+	if (cb_parse_listen(v, &m->addr, &err))
+		return usage_fail("--metrics-addr", err.msg);
+	m->http_on = 1;
+	return 0;
+}
+
+static int textfile_dir_opt(struct agent_metrics *m, const char *v)
+{
+	char why[PATH_MAX + 64];
+	struct stat sb;
+
+	if (stat(v, &sb) || (!S_ISDIR(sb.st_mode) && (errno = ENOTDIR)) || access(v, W_OK | X_OK)) {
+		snprintf(why, sizeof(why), "%s: %s", v, strerror(errno));
+		return usage_fail("--textfile-dir", why);
+	}
+	m->textfile_dir = v;
+	return 0;
+}
+
 int cmd_agent(int argc, char **argv, const char *pin)
 {
-	struct agent a = { .epfd = -1, .sigfd = -1, .inofd = -1 };
+	struct agent a = { .epfd = -1, .sigfd = -1, .inofd = -1,
+			   .mx = { .http_on = 1, .textfile_every_ms = DEFAULT_TEXTFILE_MS } };
 	struct cb_config cfg;
 	struct cb_cfg_err cerr;
 	struct cb_err err;
 	int e, rc;
 
+	if ((rc = metrics_addr_opt(&a.mx, DEFAULT_METRICS_ADDR)))
+		return rc;
 	for (int i = 1; i < argc; i++) {
 		const char *o = argv[i], *v = NULL, *eq = strchr(o, '=');
 		size_t olen = eq ? (size_t)(eq - o) : strlen(o);
@@ -274,7 +321,16 @@ int cmd_agent(int argc, char **argv, const char *pin)
 			return usage_fail(o, "needs a value");
 		if (olen == 8 && !strncmp(o, "--config", olen))
 			a.config_path = v;
-		else if (olen == 12 && !strncmp(o, "--log-format", olen)) {
+		else if (olen == 14 && !strncmp(o, "--metrics-addr", olen)) {
+			if ((rc = metrics_addr_opt(&a.mx, v)))
+				return rc;
+		} else if (olen == 14 && !strncmp(o, "--textfile-dir", olen)) {
+			if ((rc = textfile_dir_opt(&a.mx, v)))
+				return rc;
+		} else if (olen == 19 && !strncmp(o, "--textfile-interval", olen)) {
+			if (cb_parse_duration(v, &a.mx.textfile_every_ms) || a.mx.textfile_every_ms < 1000)
+				return usage_fail("--textfile-interval", "expected a duration of 1s or more");
+		} else if (olen == 12 && !strncmp(o, "--log-format", olen)) {
 			if (cb_log_set_format(v))
 				return usage_fail("--log-format", "expected text or json");
 		} else if (olen == 11 && !strncmp(o, "--log-level", olen)) {
@@ -292,6 +348,14 @@ int cmd_agent(int argc, char **argv, const char *pin)
 	}
 	if ((e = setup(&a))) {
 		fprintf(stderr, "canary-bpf: agent: setup: %s\n", strerror(-e));
+		cb_config_free(&cfg);
+		teardown(&a);
+		return EXIT_RUNTIME;
+	}
+	/* Before any map is touched: a port that is taken fails the start cleanly.
+	 * Requests are only served from the loop, once the state is open. */
+	if ((e = agent_export_start(&a, &err))) {
+		fprintf(stderr, "canary-bpf: agent: %s\n", err.msg);
 		cb_config_free(&cfg);
 		teardown(&a);
 		return EXIT_RUNTIME;

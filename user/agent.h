@@ -14,7 +14,9 @@
 #include "analysis.h"
 #include "attach.h"
 #include "config.h"
+#include "expo.h"
 #include "hook.h"
+#include "http.h"
 #include "probe.h"
 #include "rollout.h"
 
@@ -51,6 +53,18 @@ struct agent_svc {
 	int broken;                    /* the last apply failed (logged once) */
 };
 
+/* Where metrics go (agent_export.c) and what only the agent knows of them. */
+struct agent_metrics {
+	int http_on;                   /* --metrics-addr off: no server */
+	struct cb_endpoint addr;       /* port filled in once bound */
+	struct cb_http *http;
+	const char *textfile_dir;      /* NULL: no textfile */
+	uint64_t textfile_every_ms, textfile_at_ms;
+	int textfile_failing;          /* the last write failed (logged once) */
+	struct cb_buf text;
+	uint64_t reloads_ok, reloads_failed;
+};
+
 struct agent {
 	const char *config_path;
 	char config_dir[PATH_MAX];
@@ -67,6 +81,7 @@ struct agent {
 	uint64_t resync_at_ms;
 	int stop;
 	int ready;                     /* the first pass over every service is done */
+	struct agent_metrics mx;
 };
 
 /* agent_svc.c */
@@ -86,6 +101,14 @@ void agent_rollout_tick(struct agent *a, uint64_t now);
 void agent_ctl_tick(struct agent *a, uint64_t now);
 void agent_hooks_tick(struct agent *a, uint64_t now);
 void agent_hooks_stop(struct agent *a);
+
+/* agent_metrics.c, agent_export.c */
+int agent_metrics_render(struct agent *a, struct cb_buf *b);
+int agent_is_ready(const struct agent *a);
+int agent_export_start(struct agent *a, struct cb_err *err);
+int agent_export_timeout_ms(struct agent *a);
+void agent_export_tick(struct agent *a, uint64_t now);
+void agent_export_stop(struct agent *a);
 
 int cmd_agent(int argc, char **argv, const char *pin);
 

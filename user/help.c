@@ -28,7 +28,8 @@ static const char overview[] =
 "    top [NAME] [--count N]\n"
 "    rollout status [-w] [NAME]\n"
 "    rollout pause|resume|abort|promote NAME\n"
-"    agent --config FILE [--log-format text|json] [--log-level LEVEL]\n"
+"    agent --config FILE [--metrics-addr ADDR:PORT|off] [--textfile-dir DIR]\n"
+"          [--textfile-interval DURATION] [--log-format text|json] [--log-level LEVEL]\n"
 "\n"
 "GLOBAL OPTIONS\n"
 "    -j, --json       machine-readable output (JSON)\n"
@@ -158,8 +159,9 @@ static const struct {
 "    phase does not allow.\n" },
 	{ "agent",
 "NAME\n    canary-bpf agent - run rollouts from a YAML file (the node daemon)\n\n"
-"SYNOPSIS\n    canary-bpf agent --config FILE [--log-format text|json]\n"
-"                     [--log-level debug|info|warn|error]\n\n"
+"SYNOPSIS\n    canary-bpf agent --config FILE [--metrics-addr ADDR:PORT|off]\n"
+"                     [--textfile-dir DIR] [--textfile-interval DURATION]\n"
+"                     [--log-format text|json] [--log-level debug|info|warn|error]\n\n"
 "DESCRIPTION\n"
 "    Attaches the interfaces and creates the services of FILE, health-checks every\n"
 "    backend, and runs each service's rollout: a canary set it has not rolled out yet\n"
@@ -172,7 +174,15 @@ static const struct {
 "    ignored. Rollout state lives in the pinned maps: killed and started again, the agent\n"
 "    resumes the same step. SIGTERM exits and leaves forwarding as it is. One line per\n"
 "    event on stderr (JSON objects with --log-format json).\n\n"
-"EXIT STATUS\n    0 stopped by SIGTERM/SIGINT, 1 runtime failure, 2 invalid options or FILE.\n" },
+"METRICS\n"
+"    Prometheus text on http://ADDR:PORT/metrics (default 127.0.0.1:9435; off: none),\n"
+"    with /healthz (200 while the event loop runs) and /readyz (200 once every service\n"
+"    is applied, else 503 and why). --textfile-dir writes the same text to\n"
+"    DIR/canary_bpf.prom for node_exporter's textfile collector, atomically, every\n"
+"    --textfile-interval (default 10s). Series are per service and track; only\n"
+"    canary_bpf_backend_up is per backend.\n\n"
+"EXIT STATUS\n    0 stopped by SIGTERM/SIGINT, 1 runtime failure (the metrics port is taken, ...),\n"
+"    2 invalid options or FILE.\n" },
 };
 
 int cli_help(FILE *f, const char *verb)

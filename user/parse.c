@@ -93,7 +93,8 @@ int cb_parse_port(const char *s, uint16_t *out, struct cb_err *err)
 	return 0;
 }
 
-int cb_parse_endpoint(const char *s, struct cb_endpoint *out, struct cb_err *err)
+/* IP[:PORT] or [IPv6][:PORT]; a listen address may be any address but needs its port. */
+static int endpoint_text(const char *s, struct cb_endpoint *out, int listen, struct cb_err *err)
 {
 	char host[INET6_ADDRSTRLEN + 8];
 	const char *port = NULL;
@@ -124,12 +125,29 @@ int cb_parse_endpoint(const char *s, struct cb_endpoint *out, struct cb_err *err
 			port = colon + 1;
 		}
 	}
-	if (cb_parse_addr(host, out, err))
+	if (listen) {
+		memset(out, 0, sizeof(*out));
+		if (addr_text(host, &out->addr, &out->family))
+			return cb_err_set(err, -1, "'%s' is not an IPv4 or IPv6 address", host);
+		if (!port)
+			return cb_err_set(err, -1, "'%s': expected ADDR:PORT or [IPv6]:PORT", s);
+	} else if (cb_parse_addr(host, out, err)) {
 		return -1;
+	}
 	if (port && cb_parse_port(port, &p, err))
 		return -1;
 	out->port = p;
 	return 0;
+}
+
+int cb_parse_endpoint(const char *s, struct cb_endpoint *out, struct cb_err *err)
+{
+	return endpoint_text(s, out, 0, err);
+}
+
+int cb_parse_listen(const char *s, struct cb_endpoint *out, struct cb_err *err)
+{
+	return endpoint_text(s, out, 1, err);
 }
 
 int cb_parse_cidr(const char *s, struct cb_endpoint *net, unsigned int *len, struct cb_err *err)

@@ -24,6 +24,8 @@ int cb_err_set(struct cb_err *err, int code, const char *fmt, ...) __attribute__
 int cb_parse_addr(const char *s, struct cb_endpoint *out, struct cb_err *err);
 /* IP[:PORT], [IPv6]:PORT or a bare IPv6 address. */
 int cb_parse_endpoint(const char *s, struct cb_endpoint *out, struct cb_err *err);
+/* Where to listen: ADDR:PORT or [ADDR6]:PORT, any address (loopback, 0.0.0.0) allowed. */
+int cb_parse_listen(const char *s, struct cb_endpoint *out, struct cb_err *err);
 int cb_parse_port(const char *s, uint16_t *out, struct cb_err *err);
 /* CIDR with no host bits set. */
 int cb_parse_cidr(const char *s, struct cb_endpoint *net, unsigned int *len, struct cb_err *err);

@@ -21,10 +21,13 @@ agent_yaml() {
 
 # agent_start CONFIG: the agent in the node until the test ends (killed by its
 # PID); returns once it has applied every service. Its log: $WORK/agent.log.
+# AGENT_ARGS: more options; AGENT_WRAP: a command that execs it (setpriv ...).
+AGENT_ARGS=()
+AGENT_WRAP=()
 agent_start() {
 	: >"$WORK/agent.log"
-	nsenter --net="/run/netns/$LAB_NS_NODE" -- "$CB" -p "$PIN" agent --config "$1" \
-		>>"$WORK/agent.log" 2>&1 &
+	nsenter --net="/run/netns/$LAB_NS_NODE" -- "${AGENT_WRAP[@]}" "$CB" -p "$PIN" agent \
+		--config "$1" "${AGENT_ARGS[@]}" >>"$WORK/agent.log" 2>&1 &
 	AGENT_PID=$!
 	on_exit "kill -9 $AGENT_PID 2>/dev/null; wait $AGENT_PID 2>/dev/null"
 	for _ in $(seq 1 100); do

@@ -22,13 +22,15 @@ CLIENT=$PWD/build/tests/cbclient
 SLOWSRV=$PWD/build/tests/slowsrv
 LAB=cbt$$
 PIN=/sys/fs/bpf/cbt-$$
-SERVICES=(web web6 sig ag h{1..20})  # every name a test may create; teardown deletes leftovers
+SERVICES=(web web6 sig ag mx h{1..20})  # every name a test may create; teardown deletes leftovers
 
 # Plumbing (node, cb, must, fail, client, jget, ...): tests/e2e/lib.sh.
 # shellcheck source=tests/e2e/lib.sh
 . tests/e2e/lib.sh
 # shellcheck source=tests/e2e/agent_tests.sh
 . tests/e2e/agent_tests.sh
+# shellcheck source=tests/e2e/metrics_tests.sh
+. tests/e2e/metrics_tests.sh
 
 # -------------------------------------------------------------------- tests
 
@@ -441,7 +443,8 @@ ALL_TESTS=(test_reverse_nat_and_detach test_split_accuracy test_keepalive_weight
 	test_ipv6_service test_modes_tc_and_generic test_client_affinity test_override_cidr
 	test_backend_removal test_counters_match_client test_bad_inputs_exit_2
 	test_attach_lifecycle_and_pins test_environment_errors test_top_and_help
-	test_signal_http_5xx test_signal_ttfb test_signal_connect_failures "${AGENT_TESTS[@]}")
+	test_signal_http_5xx test_signal_ttfb test_signal_connect_failures "${AGENT_TESTS[@]}"
+	"${METRICS_TESTS[@]}")
 
 # ------------------------------------------------------------------ runner
 

@@ -1,0 +1,270 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * The agent's metrics: one renderer for /metrics and the textfile, reading
+ * the datapath counters, the rollout records and the agent's health view.
+ *
+ * Cardinality stays bounded by the services: every series is per service,
+ * per service and track, or per agent; only canary_bpf_backend_up is per
+ * backend, because a backend's own traffic is not worth a series each.
+ */
+#include "agent.h"
+#include "view.h"
+
+#include <errno.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* One loaded service: the datapath view plus its rollout record. */
+struct mx_svc {
+	struct svc_view v;
+	struct cb_rollout ro;
+};
+
+static const struct {
+	const char *name, *help;
+	size_t off;
+} track_counters[] = {
+	{ "canary_bpf_packets_total", "Packets of the service's connections, both directions.",
+	  offsetof(struct cb_track_stats, packets) },
+	{ "canary_bpf_bytes_total", "Bytes of the service's connections, both directions.",
+	  offsetof(struct cb_track_stats, bytes) },
+	{ "canary_bpf_connections_total", "New connections the track was given.",
+	  offsetof(struct cb_track_stats, connections) },
+	{ "canary_bpf_drops_total", "Packets the datapath dropped (no backend to send them to).",
+	  offsetof(struct cb_track_stats, drops) },
+	{ "canary_bpf_connect_failures_total",
+	  "Connection attempts refused by a reset or left without a SYN-ACK.",
+	  offsetof(struct cb_track_stats, connect_failures) },
+};
+
+static const char *const http_class[4] = { "2xx", "3xx", "4xx", "5xx" };
+
+static const char *const global_event[CB_G_MAX] = {
+	[CB_G_PASS_MALFORMED] = "malformed", [CB_G_PASS_FRAGMENT] = "fragment",
+	[CB_G_PASS_UNKNOWN] = "unknown", [CB_G_PASS_NOT_SERVICE] = "not_service",
+	[CB_G_CT_RESELECT] = "ct_reselect", [CB_G_FWD_REDIRECT] = "redirect",
+	[CB_G_FWD_STACK] = "stack", [CB_G_DROP_NO_BACKEND] = "no_backend",
+	[CB_G_REV_NAT] = "rev_nat",
+};
+
+static const char *const phase_names[] = {
+	[CB_PHASE_IDLE] = "idle", [CB_PHASE_PROGRESSING] = "progressing",
+	[CB_PHASE_PAUSED] = "paused", [CB_PHASE_PROMOTED] = "promoted",
+	[CB_PHASE_ROLLED_BACK] = "rolled_back",
+};
+
+static int load(struct agent *a, struct mx_svc **out, size_t *n)
+{
+	char (*names)[CB_NAME_LEN] = NULL;
+	struct mx_svc *s;
+	size_t count = 0;
+	int e;
+
+	*out = NULL;
+	*n = 0;
+	if ((e = cb_names_list(&a->st.maps, &names, &count)))
+		return e;
+	s = calloc(count ? count : 1, sizeof(*s));
+	if (!s) {
+		free(names);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < count; i++) {
+		struct mx_svc *m = &s[*n];
+
+		e = view_load(&a->st, names[i], &m->v);
+		if (!e) {
+			e = cb_rollout_get(&a->st.maps, names[i], &m->ro);
+			if (e == -ENOENT) {
+				memset(&m->ro, 0, sizeof(m->ro));
+				e = 0;
+			}
+		}
+		free(m->v.ovr);         /* overrides are not exported */
+		m->v.ovr = NULL;
+		if (e == -ENOENT)
+			continue;       /* deleted while we read */
+		if (e) {
+			free(names);
+			free(s);
+			return e;
+		}
+		(*n)++;
+	}
+	free(names);
+	*out = s;
+	return 0;
+}
+
+static void put_track_families(struct cb_buf *b, const struct mx_svc *s, size_t n)
+{
+	for (size_t c = 0; c < sizeof(track_counters) / sizeof(track_counters[0]); c++) {
+		cb_expo_family(b, track_counters[c].name, "counter", track_counters[c].help);
+		for (size_t i = 0; i < n; i++)
+			for (unsigned int t = 0; t < CB_TRACKS; t++) {
+				const char *l[] = { "service", s[i].v.name, "track", cb_track_name(t), NULL };
+				const char *st = (const char *)&s[i].v.st[t];
+
+				cb_expo_u64(b, track_counters[c].name, l,
+					    *(const uint64_t *)(st + track_counters[c].off));
+			}
+	}
+	cb_expo_family(b, "canary_bpf_tcp_resets_total", "counter",
+		       "TCP resets seen on the track's connections, by the side that sent them.");
+	for (size_t i = 0; i < n; i++)
+		for (unsigned int t = 0; t < CB_TRACKS; t++) {
+			const char *lb[] = { "service", s[i].v.name, "track", cb_track_name(t),
+					     "from", "backend", NULL };
+			const char *lc[] = { "service", s[i].v.name, "track", cb_track_name(t),
+					     "from", "client", NULL };
+
+			cb_expo_u64(b, "canary_bpf_tcp_resets_total", lb, s[i].v.st[t].resets_from_backend);
+			cb_expo_u64(b, "canary_bpf_tcp_resets_total", lc, s[i].v.st[t].resets_from_client);
+		}
+	cb_expo_family(b, "canary_bpf_http_responses_total", "counter",
+		       "HTTP/1.x responses seen from the track's backends, by status class.");
+	for (size_t i = 0; i < n; i++)
+		for (unsigned int t = 0; t < CB_TRACKS; t++)
+			for (int k = 0; k < 4; k++) {
+				const char *l[] = { "service", s[i].v.name, "track", cb_track_name(t),
+						    "class", http_class[k], NULL };
+
+				cb_expo_u64(b, "canary_bpf_http_responses_total", l, s[i].v.st[t].http[k]);
+			}
+	cb_expo_family(b, "canary_bpf_connect_duration_seconds", "histogram",
+		       "Time from the client's SYN to the backend's SYN-ACK.");
+	for (size_t i = 0; i < n; i++)
+		for (unsigned int t = 0; t < CB_TRACKS; t++) {
+			const char *l[] = { "service", s[i].v.name, "track", cb_track_name(t), NULL };
+
+			cb_expo_hist(b, "canary_bpf_connect_duration_seconds", l,
+				     &s[i].v.hist[t][CB_HIST_CONNECT]);
+		}
+	cb_expo_family(b, "canary_bpf_time_to_first_byte_seconds", "histogram",
+		       "Time from the first byte of a request to the first byte of its response.");
+	for (size_t i = 0; i < n; i++)
+		for (unsigned int t = 0; t < CB_TRACKS; t++) {
+			const char *l[] = { "service", s[i].v.name, "track", cb_track_name(t), NULL };
+
+			cb_expo_hist(b, "canary_bpf_time_to_first_byte_seconds", l,
+				     &s[i].v.hist[t][CB_HIST_TTFB]);
+		}
+}
+
+static void put_service_families(struct cb_buf *b, const struct mx_svc *s, size_t n)
+{
+	cb_expo_family(b, "canary_bpf_canary_weight_ratio", "gauge",
+		       "Share of new connections the canary track is given (0 to 1).");
+	for (size_t i = 0; i < n; i++)
+		cb_expo_double(b, "canary_bpf_canary_weight_ratio",
+			       (const char *[]){ "service", s[i].v.name, NULL },
+			       s[i].v.svc.weight_bp / 10000.0);
+	cb_expo_family(b, "canary_bpf_rollout_step", "gauge",
+		       "Step of the rollout, counted from 1; 0 when no rollout has run.");
+	for (size_t i = 0; i < n; i++)
+		cb_expo_u64(b, "canary_bpf_rollout_step", (const char *[]){ "service", s[i].v.name, NULL },
+			    s[i].ro.phase == CB_PHASE_IDLE ? 0 : s[i].ro.step + 1);
+	cb_expo_family(b, "canary_bpf_rollout_steps", "gauge", "Number of steps of the rollout.");
+	for (size_t i = 0; i < n; i++)
+		cb_expo_u64(b, "canary_bpf_rollout_steps", (const char *[]){ "service", s[i].v.name, NULL },
+			    s[i].ro.nsteps);
+	cb_expo_family(b, "canary_bpf_rollout_phase", "gauge",
+		       "1 for the phase the rollout is in, 0 for the others.");
+	for (size_t i = 0; i < n; i++)
+		for (unsigned int p = 0; p < sizeof(phase_names) / sizeof(phase_names[0]); p++)
+			cb_expo_u64(b, "canary_bpf_rollout_phase",
+				    (const char *[]){ "service", s[i].v.name, "phase", phase_names[p], NULL },
+				    s[i].ro.phase == p);
+	cb_expo_family(b, "canary_bpf_rollbacks_total", "counter",
+		       "Rollbacks of the service's canary, automatic or by command.");
+	for (size_t i = 0; i < n; i++)
+		cb_expo_u64(b, "canary_bpf_rollbacks_total", (const char *[]){ "service", s[i].v.name, NULL },
+			    s[i].ro.rollbacks);
+	cb_expo_family(b, "canary_bpf_promotions_total", "counter",
+		       "Promotions of the service's canary to stable.");
+	for (size_t i = 0; i < n; i++)
+		cb_expo_u64(b, "canary_bpf_promotions_total", (const char *[]){ "service", s[i].v.name, NULL },
+			    s[i].ro.promotions);
+}
+
+static void put_backend(struct cb_buf *b, const char *svc, unsigned int t,
+			const struct cb_endpoint *ep, int up)
+{
+	char addr[64];
+
+	cb_fmt_endpoint(ep, addr, sizeof(addr));
+	cb_expo_u64(b, "canary_bpf_backend_up",
+		    (const char *[]){ "service", svc, "track", cb_track_name(t), "backend", addr, NULL },
+		    up ? 1 : 0);
+}
+
+/*
+ * The agent's own services report its health view, so a backend taken out
+ * by its health check shows as 0; services made with the CLI report the
+ * backends in the datapath, which are up as far as anyone knows.
+ */
+static void put_backends(struct agent *a, struct cb_buf *b, const struct mx_svc *s, size_t n)
+{
+	cb_expo_family(b, "canary_bpf_backend_up", "gauge",
+		       "1 if the backend may be given new connections, 0 if its health check failed.");
+	for (size_t i = 0; i < n; i++) {
+		const struct agent_svc *as = agent_svc_find(a, s[i].v.name);
+
+		for (unsigned int t = 0; t < CB_TRACKS; t++) {
+			if (as)
+				for (size_t k = 0; k < as->nbe[t]; k++)
+					put_backend(b, s[i].v.name, t, &as->be[t][k].ep, as->be[t][k].hs.up);
+			else
+				for (size_t k = 0; k < s[i].v.nbe[t]; k++)
+					put_backend(b, s[i].v.name, t, &s[i].v.be[t][k], 1);
+		}
+	}
+}
+
+static void put_agent_families(struct agent *a, struct cb_buf *b)
+{
+	uint64_t g[CB_G_MAX];
+	struct timespec ts;
+
+	cb_expo_family(b, "canary_bpf_build_info", "gauge", "Version of the running agent.");
+	cb_expo_u64(b, "canary_bpf_build_info", (const char *[]){ "version", CB_VERSION, NULL }, 1);
+	cb_expo_family(b, "canary_bpf_agent_ready", "gauge",
+		       "1 once every service of the configuration has been applied.");
+	cb_expo_u64(b, "canary_bpf_agent_ready", NULL, agent_is_ready(a));
+	cb_expo_family(b, "canary_bpf_config_reloads_total", "counter",
+		       "Configuration reloads, by whether the new file was taken.");
+	cb_expo_u64(b, "canary_bpf_config_reloads_total",
+		    (const char *[]){ "result", "success", NULL }, a->mx.reloads_ok);
+	cb_expo_u64(b, "canary_bpf_config_reloads_total",
+		    (const char *[]){ "result", "failure", NULL }, a->mx.reloads_failed);
+	if (cb_global_read(&a->st.maps, g) == 0) {
+		cb_expo_family(b, "canary_bpf_datapath_events_total", "counter",
+			       "Packets of all services and none, by what the datapath did with them.");
+		for (int i = 0; i < CB_G_MAX; i++)
+			cb_expo_u64(b, "canary_bpf_datapath_events_total",
+				    (const char *[]){ "event", global_event[i], NULL }, g[i]);
+	}
+	clock_gettime(CLOCK_REALTIME, &ts);
+	cb_expo_family(b, "canary_bpf_last_update_timestamp_seconds", "gauge",
+		       "Unix time these metrics were read: a stale textfile shows here.");
+	cb_expo_double(b, "canary_bpf_last_update_timestamp_seconds", NULL,
+		       (double)ts.tv_sec + (double)(ts.tv_nsec / 1000000) / 1000);
+}
+
+int agent_metrics_render(struct agent *a, struct cb_buf *b)
+{
+	struct mx_svc *s;
+	size_t n;
+	int e = load(a, &s, &n);
+
+	if (e)
+		return e;
+	put_track_families(b, s, n);
+	put_service_families(b, s, n);
+	put_backends(a, b, s, n);
+	put_agent_families(a, b);
+	free(s);
+	return b->oom ? -ENOMEM : 0;
+}

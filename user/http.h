@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * A small HTTP server (libmicrohttpd) driven from the caller's epoll loop:
+ * no thread of its own, so the handler may read anything the loop owns, and
+ * a loop that hangs stops answering /healthz, which is what liveness wants.
+ *
+ * Only GET and HEAD are served; anything else gets 405. Connections are
+ * limited in number and time, so a slow or idle client cannot pile up.
+ */
+#ifndef CB_HTTP_H
+#define CB_HTTP_H
+
+#include <stdint.h>
+#include "dpstate.h"
+#include "expo.h"
+#include "parse.h"
+
+struct cb_http;
+
+/*
+ * Answer a GET of path: fill body, set *ctype (a static string) and return
+ * the status code. Called from cb_http_run(), on the loop's thread.
+ */
+typedef unsigned int (*cb_http_handler)(void *arg, const char *path, struct cb_buf *body,
+					const char **ctype);
+
+/* Listen on addr (port 0: any free port). 0 or a negative errno, with err set. */
+int cb_http_start(struct cb_http **out, const struct cb_endpoint *addr, cb_http_handler fn,
+		  void *arg, struct cb_err *err);
+/* The fd to watch for EPOLLIN (an epoll fd of the server's own). */
+int cb_http_fd(const struct cb_http *h);
+/* The port actually bound (host order). */
+uint16_t cb_http_port(const struct cb_http *h);
+/*
+ * Serve whatever is ready; call it whenever the fd is readable and at least
+ * every cb_http_timeout_ms() milliseconds.
+ */
+void cb_http_run(struct cb_http *h);
+/* Milliseconds until cb_http_run() is due without fd activity; -1: none. */
+int cb_http_timeout_ms(struct cb_http *h);
+void cb_http_stop(struct cb_http *h);
+
+#endif
