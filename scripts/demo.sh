@@ -131,3 +131,8 @@ printf '%-34s %-12s %10s   %s\n' RELEASE OUTCOME "DECIDED IN" REASON
 cat "$DIR/summary"
 echo
 cb stats checkout
+
+say "Metrics: what Prometheus scrapes from the agent (http://127.0.0.1:9435/metrics)"
+in_node curl -sS -m 5 http://127.0.0.1:9435/metrics | grep -E \
+	'^canary_bpf_(http_responses_total\{service="checkout",track="[a-z]+",class="5xx"\}|connections_total\{service="checkout"|canary_weight_ratio|rollbacks_total|promotions_total|rollout_phase\{.*\} 1$)' |
+	sed 's/^/   /'
