@@ -255,7 +255,8 @@ static __always_inline int cb_process(const struct cb_ctx *c)
 		if (svc) {
 			struct cb_service s = *svc;   /* one consistent snapshot of the record */
 
-			return cb_service_in(c, &p, &s);
+			if (!(s.flags & CB_SVC_F_PENDING))
+				return cb_service_in(c, &p, &s);
 		}
 	}
 	rk.saddr = p.saddr;

@@ -85,6 +85,12 @@ struct cb_service {
 #define CB_SVC_F_OVERRIDES  0x1  /* service has client-CIDR overrides */
 /* Rolled back: no new connection goes to canary, not even an override's. */
 #define CB_SVC_F_NO_CANARY  0x2
+/*
+ * Being set up (the agent fills the tracks first): not served yet, its
+ * packets pass as if there were no service, rather than meet a record
+ * without backends and be dropped.
+ */
+#define CB_SVC_F_PENDING    0x4
 
 /* cb_maglev (hash of maps): key -> array of M backend ids. */
 struct cb_tbl_key {

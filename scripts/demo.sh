@@ -103,6 +103,8 @@ config 10.20.5.2:8081
 echo "\$ canary-bpf agent --config $DIR/config.yaml"
 in_node "$CB" -p "$PIN" agent --config "$DIR/config.yaml" 2>"$DIR/agent.log" &
 PIDS+=($!)
+# Clients come once the VIP is served (as they would once the Service exists).
+for _ in $(seq 1 100); do grep -q ' ready ' "$DIR/agent.log" && break; sleep 0.1; done
 load 20
 sleep 0.5
 watch checkout

@@ -160,6 +160,9 @@ static void tick(struct agent *a, uint64_t now)
 	cb_state_unlock(&a->st);
 	agent_hooks_tick(a, now);
 	if (!a->ready) {
+		for (size_t i = 0; i < a->nsvcs; i++)
+			if (!agent_svc_settled(&a->svcs[i]) || a->svcs[i].dirty)
+				return;
 		a->ready = 1;
 		cb_log(CB_LOG_INFO, NULL, "ready", "%zu services applied", a->nsvcs);
 	}
@@ -201,7 +204,8 @@ static int loop(struct agent *a)
 			a->reload_at_ms = 0;
 			reload(a, "file changed");
 		}
-		if (!a->stop && now >= next_tick) {
+		if (!a->stop && (now >= next_tick || a->kick)) {
+			a->kick = 0;
 			tick(a, now);
 			next_tick = now + AGENT_TICK_MS;
 		}

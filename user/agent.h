@@ -32,6 +32,7 @@ struct agent_be {
 	struct cb_health_state hs;
 	struct cb_probe probe;
 	uint64_t next_ms;              /* next probe */
+	int probed;                    /* its health is known: probed, or up from the start */
 	struct agent_svc *svc;
 };
 
@@ -80,7 +81,8 @@ struct agent {
 	uint64_t reload_at_ms;         /* a change on disk, debounced */
 	uint64_t resync_at_ms;
 	int stop;
-	int ready;                     /* the first pass over every service is done */
+	int ready;                     /* every service is applied with its first probes */
+	int kick;                      /* a probe changed something: tick now */
 	struct agent_metrics mx;
 };
 
@@ -95,6 +97,8 @@ void agent_health_tick(struct agent *a, uint64_t now);
 void agent_probe_event(struct agent *a, struct agent_be *be, uint64_t now);
 struct agent_svc *agent_svc_find(struct agent *a, const char *name);
 int agent_canary_all_down(const struct agent_svc *s);
+/* Every backend's health is known (the first probes are in). */
+int agent_svc_settled(const struct agent_svc *s);
 
 /* agent_ro.c */
 void agent_rollout_tick(struct agent *a, uint64_t now);

@@ -39,6 +39,16 @@ static const struct {
 	  offsetof(struct cb_track_stats, connect_failures) },
 };
 
+static const struct {
+	const char *name, *help;
+	unsigned int kind;      /* enum cb_hist_kind */
+} histograms[] = {
+	{ "canary_bpf_connect_duration_seconds", "Time from the client's SYN to the backend's SYN-ACK.",
+	  CB_HIST_CONNECT },
+	{ "canary_bpf_time_to_first_byte_seconds",
+	  "Time from the first byte of a request to the first byte of its response.", CB_HIST_TTFB },
+};
+
 static const char *const http_class[4] = { "2xx", "3xx", "4xx", "5xx" };
 
 static const char *const global_event[CB_G_MAX] = {
@@ -133,24 +143,15 @@ static void put_track_families(struct cb_buf *b, const struct mx_svc *s, size_t 
 
 				cb_expo_u64(b, "canary_bpf_http_responses_total", l, s[i].v.st[t].http[k]);
 			}
-	cb_expo_family(b, "canary_bpf_connect_duration_seconds", "histogram",
-		       "Time from the client's SYN to the backend's SYN-ACK.");
-	for (size_t i = 0; i < n; i++)
-		for (unsigned int t = 0; t < CB_TRACKS; t++) {
-			const char *l[] = { "service", s[i].v.name, "track", cb_track_name(t), NULL };
+	for (size_t h = 0; h < sizeof(histograms) / sizeof(histograms[0]); h++) {
+		cb_expo_family(b, histograms[h].name, "histogram", histograms[h].help);
+		for (size_t i = 0; i < n; i++)
+			for (unsigned int t = 0; t < CB_TRACKS; t++) {
+				const char *l[] = { "service", s[i].v.name, "track", cb_track_name(t), NULL };
 
-			cb_expo_hist(b, "canary_bpf_connect_duration_seconds", l,
-				     &s[i].v.hist[t][CB_HIST_CONNECT]);
-		}
-	cb_expo_family(b, "canary_bpf_time_to_first_byte_seconds", "histogram",
-		       "Time from the first byte of a request to the first byte of its response.");
-	for (size_t i = 0; i < n; i++)
-		for (unsigned int t = 0; t < CB_TRACKS; t++) {
-			const char *l[] = { "service", s[i].v.name, "track", cb_track_name(t), NULL };
-
-			cb_expo_hist(b, "canary_bpf_time_to_first_byte_seconds", l,
-				     &s[i].v.hist[t][CB_HIST_TTFB]);
-		}
+				cb_expo_hist(b, histograms[h].name, l, &s[i].v.hist[t][histograms[h].kind]);
+			}
+	}
 }
 
 static void put_service_families(struct cb_buf *b, const struct mx_svc *s, size_t n)

@@ -43,17 +43,19 @@ static void be_init(struct agent_be *be, const struct agent_svc *prev,
 
 	cb_probe_init(&be->probe);
 	be->hs.up = h->type == CB_CHECK_NONE;
+	be->probed = be->hs.up;
 	for (unsigned int t = 0; prev && t < CB_TRACKS; t++)
 		for (size_t i = 0; i < prev->nbe[t]; i++)
 			if (ep_eq(&prev->be[t][i].ep, &be->ep)) {
 				be->hs = prev->be[t][i].hs;
+				be->probed = prev->be[t][i].probed;
 				if (h->type == CB_CHECK_NONE)
-					be->hs.up = 1;
+					be->hs.up = be->probed = 1;
 				return;
 			}
 	for (size_t i = 0; i < nlive; i++)
 		if (ep_eq(&live[i], &be->ep))
-			be->hs.up = 1;
+			be->hs.up = be->probed = 1;
 	/* Like a readiness gate: one good probe lets a new backend in. */
 	if (!be->hs.up && h->healthy_after > 1)
 		be->hs.ok_run = h->healthy_after - 1;
@@ -248,7 +250,8 @@ static int svc_ensure(struct agent *a, struct agent_svc *s, struct cb_rollout *r
 	}
 	if ((e = cb_name_put(m, name, &s->key)))
 		return e;
-	if ((e = cb_svc_add(m, &s->key, s->cfg->affinity, 0, &id))) {
+	/* Pending until agent_reconcile() has filled its tracks. */
+	if ((e = cb_svc_add(m, &s->key, s->cfg->affinity, 0, CB_SVC_F_PENDING, &id))) {
 		cb_name_del(m, name);
 		return e;
 	}
@@ -423,12 +426,29 @@ static int overrides_apply(struct agent *a, struct agent_svc *s)
 	return e;
 }
 
+int agent_svc_settled(const struct agent_svc *s)
+{
+	for (unsigned int t = 0; t < CB_TRACKS; t++)
+		for (size_t i = 0; i < s->nbe[t]; i++)
+			if (!s->be[t][i].probed)
+				return 0;
+	return 1;
+}
+
 int agent_reconcile(struct agent *a, struct agent_svc *s, uint64_t now)
 {
 	struct cb_rollout r, before;
+	struct cb_service svc;
 	const char *what = "service";
 	int have_rec, e;
 
+	/*
+	 * A new VIP waits for its backends' first probes: made any earlier, it
+	 * would take traffic (maybe from whatever served it before) with no
+	 * backend to give it to.
+	 */
+	if (!agent_svc_settled(s) && cb_svc_get(&a->st.maps, &s->key, &svc) == -ENOENT)
+		return 0;
 	if ((e = svc_ensure(a, s, &r, &have_rec)))
 		goto fail;
 	before = r;
@@ -450,6 +470,10 @@ int agent_reconcile(struct agent *a, struct agent_svc *s, uint64_t now)
 		goto fail;
 	what = "overrides";
 	if ((e = overrides_apply(a, s)))
+		goto fail;
+	/* Served only now, complete; after a crash before this, the next pass gets here. */
+	what = "publish";
+	if ((e = cb_svc_publish(&a->st.maps, &s->key)))
 		goto fail;
 	s->dirty = 0;
 	if (s->broken)
@@ -475,12 +499,16 @@ int agent_canary_all_down(const struct agent_svc *s)
 	return 1;
 }
 
-static void probe_done(struct agent_be *be, enum cb_probe_res res, uint64_t now)
+static void probe_done(struct agent *a, struct agent_be *be, enum cb_probe_res res, uint64_t now)
 {
 	const struct cb_cfg_health *h = &be->svc->cfg->health;
 	char ep[64];
 
 	be->next_ms = now + h->interval_ms;
+	if (!be->probed) {
+		be->probed = 1;
+		a->kick = 1;    /* maybe the last answer a new service or "ready" waits for */
+	}
 	if (!cb_health_feed(&be->hs, res, be->probe.why, h->unhealthy_after, h->healthy_after))
 		return;
 	cb_fmt_endpoint(&be->ep, ep, sizeof(ep));
@@ -491,6 +519,7 @@ static void probe_done(struct agent_be *be, enum cb_probe_res res, uint64_t now)
 		cb_log(CB_LOG_WARN, be->svc->cfg->name, "health", "%s backend %s is unhealthy: %s",
 		       be->track ? "canary" : "stable", ep, be->hs.last_why);
 	be->svc->dirty = 1;
+	a->kick = 1;            /* now, not at the next tick: traffic is waiting */
 }
 
 static void probe_arm(struct agent *a, struct agent_be *be, int op)
@@ -514,7 +543,7 @@ void agent_probe_event(struct agent *a, struct agent_be *be, uint64_t now)
 			probe_arm(a, be, EPOLL_CTL_MOD);
 		return;
 	}
-	probe_done(be, res, now);
+	probe_done(a, be, res, now);
 }
 
 void agent_health_tick(struct agent *a, uint64_t now)
@@ -542,7 +571,7 @@ void agent_health_tick(struct agent *a, uint64_t now)
 				if (res == CB_PROBE_PENDING)
 					probe_arm(a, be, EPOLL_CTL_ADD);
 				else
-					probe_done(be, res, now);
+					probe_done(a, be, res, now);
 			}
 	}
 }

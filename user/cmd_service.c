@@ -61,7 +61,7 @@ static int service_add(const struct cli *c, int argc, char **argv)
 	 * in between, 'service del NAME' can still clean up.
 	 */
 	e = cb_name_put(&st.maps, pos[0], &key);
-	if (!e && (e = cb_svc_add(&st.maps, &key, a, 0, &id)))
+	if (!e && (e = cb_svc_add(&st.maps, &key, a, 0, 0, &id)))
 		cb_name_del(&st.maps, pos[0]);
 	cb_state_close(&st);
 	if (e == -ENOSPC)

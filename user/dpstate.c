@@ -103,7 +103,7 @@ static void hists_del(const struct cb_maps *m, uint32_t id)
 }
 
 int cb_svc_add(const struct cb_maps *m, const struct cb_svc_key *k, uint8_t affinity,
-	       uint32_t maglev_m, uint32_t *id_out)
+	       uint32_t maglev_m, uint8_t flags, uint32_t *id_out)
 {
 	struct cb_service svc = { 0 };
 	uint8_t *used;
@@ -115,6 +115,8 @@ int cb_svc_add(const struct cb_maps *m, const struct cb_svc_key *k, uint8_t affi
 	if (k->proto != IPPROTO_TCP && k->proto != IPPROTO_UDP)
 		return -EINVAL;
 	if (k->family != CB_AF_INET && k->family != CB_AF_INET6)
+		return -EINVAL;
+	if (flags & ~CB_SVC_F_PENDING)
 		return -EINVAL;
 	if (!maglev_m)
 		maglev_m = CB_MAGLEV_M;
@@ -152,6 +154,7 @@ int cb_svc_add(const struct cb_maps *m, const struct cb_svc_key *k, uint8_t affi
 	memset(&svc, 0, sizeof(svc));
 	svc.id = id;
 	svc.affinity = affinity;
+	svc.flags = flags;
 	svc.m[0] = svc.m[1] = maglev_m;
 	if (bpf_map_update_elem(m->services, k, &svc, BPF_NOEXIST)) {
 		err = -errno;
@@ -175,6 +178,17 @@ int cb_weight_set(const struct cb_maps *m, const struct cb_svc_key *k, uint32_t 
 		return err;
 	svc.weight_bp = (uint16_t)weight_bp;
 	svc.flags &= (uint8_t)~CB_SVC_F_NO_CANARY;
+	return bpf_map_update_elem(m->services, k, &svc, BPF_EXIST) ? -errno : 0;
+}
+
+int cb_svc_publish(const struct cb_maps *m, const struct cb_svc_key *k)
+{
+	struct cb_service svc;
+	int err = cb_svc_get(m, k, &svc);
+
+	if (err || !(svc.flags & CB_SVC_F_PENDING))
+		return err;
+	svc.flags &= (uint8_t)~CB_SVC_F_PENDING;
 	return bpf_map_update_elem(m->services, k, &svc, BPF_EXIST) ? -errno : 0;
 }
 

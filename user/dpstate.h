@@ -33,8 +33,11 @@ int cb_meta_check(const struct cb_maps *m, uint32_t *found);
 
 void cb_svc_key_make(struct cb_svc_key *k, const struct cb_endpoint *vip, uint8_t proto);
 
+/* flags: 0, or CB_SVC_F_PENDING to fill the tracks before cb_svc_publish() serves it. */
 int cb_svc_add(const struct cb_maps *m, const struct cb_svc_key *k, uint8_t affinity,
-	       uint32_t maglev_m, uint32_t *id_out);
+	       uint32_t maglev_m, uint8_t flags, uint32_t *id_out);
+/* Serve a CB_SVC_F_PENDING service (no-op for one already served). */
+int cb_svc_publish(const struct cb_maps *m, const struct cb_svc_key *k);
 int cb_svc_del(const struct cb_maps *m, const struct cb_svc_key *k);
 int cb_svc_get(const struct cb_maps *m, const struct cb_svc_key *k, struct cb_service *out);
 /* Setting a weight also lifts a rollback's CB_SVC_F_NO_CANARY: it is an explicit decision. */

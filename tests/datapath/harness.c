@@ -188,7 +188,7 @@ void svc_add(struct lab *l, struct svc *s, int family, const char *vip, uint16_t
 
 	cb_svc_key_make(&s->key, &v, (uint8_t)proto);
 	s->family = family;
-	assert_int_equal(cb_svc_add(&l->maps, &s->key, (uint8_t)affinity, 0, &s->id), 0);
+	assert_int_equal(cb_svc_add(&l->maps, &s->key, (uint8_t)affinity, 0, 0, &s->id), 0);
 }
 
 void track_set(struct lab *l, struct svc *s, int track, const char *const *addrs,

@@ -24,9 +24,9 @@ void test_state_rejects_bad_requests_changing_nothing(void **state)
 	weight_set(l, &s, 1234);
 	assert_int_equal(cb_svc_get(&l->maps, &s.key, &before), 0);
 
-	assert_int_equal(cb_svc_add(&l->maps, &s.key, CB_AFFINITY_CLIENT, 0, &id), -EEXIST);
-	assert_int_equal(cb_svc_add(&l->maps, &s.key, 7, 0, &id), -EINVAL);
-	assert_int_equal(cb_svc_add(&l->maps, &s.key, 0, 4096, &id), -EINVAL);
+	assert_int_equal(cb_svc_add(&l->maps, &s.key, CB_AFFINITY_CLIENT, 0, 0, &id), -EEXIST);
+	assert_int_equal(cb_svc_add(&l->maps, &s.key, 7, 0, 0, &id), -EINVAL);
+	assert_int_equal(cb_svc_add(&l->maps, &s.key, 0, 4096, 0, &id), -EINVAL);
 	assert_int_equal(cb_weight_set(&l->maps, &s.key, 10001), -ERANGE);
 	assert_int_equal(cb_track_set(&l->maps, &s.key, CB_TRACK_STABLE, dup, 2), -ENOTUNIQ);
 	assert_int_equal(cb_track_set(&l->maps, &s.key, CB_TRACK_STABLE, &v6, 1), -EAFNOSUPPORT);
@@ -170,4 +170,46 @@ void test_state_promotion_swaps_tracks_moving_nothing(void **state)
 	n = 8;
 	assert_int_equal(cb_track_get(&l->maps, &s.key, CB_TRACK_CANARY, got, &n), 0);
 	assert_int_equal(n, 4);   /* the old stable set, draining */
+}
+
+/*
+ * A pending service (the agent filling its tracks) is not served: its
+ * packets pass untouched and nothing is dropped; once published, the same
+ * record is served in full.
+ */
+void test_state_pending_service_passes_until_published(void **state)
+{
+	struct lab *l = *state;
+	struct cb_endpoint v = ep(4, VIP4, 80);
+	struct cb_service rec;
+	struct run_out o;
+	struct svc s = { .family = 4 };
+
+	cb_svc_key_make(&s.key, &v, IPPROTO_TCP);
+	assert_int_equal(cb_svc_add(&l->maps, &s.key, CB_AFFINITY_CONNECTION, 0, CB_SVC_F_NO_CANARY,
+				    &s.id), -EINVAL);
+	assert_int_equal(cb_svc_add(&l->maps, &s.key, CB_AFFINITY_CONNECTION, 0, CB_SVC_F_PENDING,
+				    &s.id), 0);
+	FOR_HOOKS_IN(h) {
+		struct pkt_spec p = client_pkt(4, IPPROTO_TCP, "10.9.0.1", 1000, 0x02);
+
+		run_spec(l, h, &p, &o);
+		assert_int_equal(o.verdict, V_PASS);
+		assert_string_equal(VIP4, inet_ntop(AF_INET, o.v.daddr.b, (char[64]){ 0 }, 64));
+	}
+	/* filling the tracks keeps it pending */
+	track_set(l, &s, CB_TRACK_STABLE, STABLE4, BPORT, 4);
+	weight_set(l, &s, 5000);
+	send_track(l, HOOK_XDP, 4, IPPROTO_TCP, "10.9.0.2", 1000, 0x02, &o);
+	assert_string_equal(VIP4, inet_ntop(AF_INET, o.v.daddr.b, (char[64]){ 0 }, 64));
+	assert_int_equal(track_stats(l, &s, 0).drops + track_stats(l, &s, 1).drops, 0);
+	assert_int_equal(track_stats(l, &s, 0).packets, 0);
+
+	assert_int_equal(cb_svc_publish(&l->maps, &s.key), 0);
+	assert_int_equal(cb_svc_get(&l->maps, &s.key, &rec), 0);
+	assert_int_equal(rec.flags & CB_SVC_F_PENDING, 0);
+	assert_int_equal(rec.weight_bp, 5000);
+	assert_int_equal(send_track(l, HOOK_XDP, 4, IPPROTO_TCP, "10.9.0.3", 1000, 0x02, &o),
+			 CB_TRACK_STABLE);
+	assert_int_equal(cb_svc_publish(&l->maps, &s.key), 0);   /* served already: nothing to do */
 }

@@ -42,6 +42,7 @@ const char *client_addr(int family, uint32_t i, char *buf);
 	X(test_ct_retried_connect_counts_once) \
 	X(test_spec9_updates_are_atomic_for_packets) \
 	X(test_state_rejects_bad_requests_changing_nothing) \
+	X(test_state_pending_service_passes_until_published) \
 	X(test_state_refuses_other_layout_version) \
 	X(test_state_service_ids_unique_across_batches) \
 	X(test_state_rollback_keeps_canary_off_overrides_too) \

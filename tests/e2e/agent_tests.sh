@@ -345,4 +345,27 @@ test_agent_health_and_sigterm() {
 AGENT_TESTS=(test_agent_config_errors test_agent_refusing_canary_rolls_back
 	test_agent_5xx_canary_rolls_back test_agent_sigkill_resumes
 	test_agent_promotion_hooks_and_verbs test_agent_reload_configmap_swap
-	test_agent_health_and_sigterm test_agent_healthy_canary_never_rolls_back)
+	test_agent_health_and_sigterm test_agent_start_under_load_drops_nothing
+	test_agent_healthy_canary_never_rolls_back)
+
+# Clients already sending when the agent starts: the new VIP is made once its
+# backends' first probes are in, and served only once its tracks are filled
+# (CB_SVC_F_PENDING until then), so no SYN meets a service without backends.
+# (Before both, about 20 SYNs were dropped at 200/s.)
+test_agent_start_under_load_drops_nothing() {
+	local cfg=$WORK/ag.yaml out=$WORK/rate.json drops
+	agent_yaml "$cfg" "$(svc_yaml ag 80 "$STABLE_NGINX" 10.20.5.2:8080 \
+		"    health_check: {type: http, path: /, interval: 1s, timeout: 500ms}" \
+		"    rollout: {steps: [50], step_duration: 10m, progress_deadline: 20m}")"
+	bg_client "$LAB_NS_CL" "$out" rate --addr "$LAB_VIP4" --port 80 --rate 200 \
+		--duration-ms 3000 --timeout-ms 1000
+	local client=$BG_PID
+	sleep 0.3
+	agent_start "$cfg"
+	wait "$client"
+	cb -j stats ag
+	drops=$(jget "$CB_OUT" 'd[0]["tracks"]["stable"]["drops"] + d[0]["tracks"]["canary"]["drops"]')
+	echo "  figure: agent started under 200 conn/s: $drops SYNs dropped by the datapath;" \
+		"client $(jget "$(cat "$out")" '(d["total"], d["errors"])') (total, errors before the VIP existed)"
+	[ "$drops" = 0 ] || fail "$drops packets met the service without a backend: $CB_OUT"
+}
