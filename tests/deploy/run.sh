@@ -8,6 +8,8 @@
 #
 #   tests/deploy/run.sh        CANARY_BPF_BIN=... picks another binary (default build/canary-bpf)
 set -u
+# The checkers are imported as modules: no bytecode caches in the source tree.
+export PYTHONDONTWRITEBYTECODE=1
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 HERE=$ROOT/tests/deploy
