@@ -39,7 +39,7 @@ DP_TEST_SRC := $(wildcard tests/datapath/*.c)
 DP_TEST     := $(BUILD)/tests/test_datapath
 UNIT_TESTS  := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c))
 
-.PHONY: all deps check test demo install clean
+.PHONY: all deps check test demo bench bench-build install clean
 
 all: $(BIN)
 
@@ -84,6 +84,29 @@ SLOWSRV     := $(BUILD)/tests/slowsrv
 $(SLOWSRV): tests/e2e/slowsrv.c | $(BUILD)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $< $(LDFLAGS) -o $@
+
+# Benchmarks (make bench): tests/bench/prog_*.c is one program measuring the
+# datapath under BPF_PROG_TEST_RUN against tests/bench/min.bpf.c, a minimal
+# parse-and-pass XDP program (both embedded as skeletons).
+BENCH_MIN_OBJ  := $(BUILD)/bench_min.bpf.o
+BENCH_MIN_SKEL := $(BUILD)/bench_min.skel.h
+BENCH_PROG     := $(BUILD)/tests/bench_prog
+
+$(BENCH_MIN_OBJ): tests/bench/min.bpf.c | $(BUILD)
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(BENCH_MIN_SKEL): $(BENCH_MIN_OBJ)
+	$(BPFTOOL) gen skeleton $< name bench_min > $@.tmp && mv $@.tmp $@
+
+$(BENCH_PROG): $(wildcard tests/bench/prog_*.c tests/bench/*.h) $(SKEL) $(BENCH_MIN_SKEL) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Itests/bench $(filter %.c,$^) $(LIB) $(LDLIBS) -lm $(LDFLAGS) -o $@
+
+bench-build: $(BIN) $(BENCH_PROG) $(E2E_CLIENT) $(SLOWSRV)
+
+bench: deps
+	@$(MAKE) --no-print-directory bench-build
+	@tests/bench/run.sh
 
 test: $(BIN) $(DP_TEST) $(UNIT_TESTS) $(E2E_CLIENT) $(SLOWSRV)
 	@scripts/run-tests.sh $(UNIT_TESTS) $(DP_TEST) tests/deploy/run.sh tests/e2e/run.sh

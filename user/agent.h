@@ -21,7 +21,7 @@
 #include "rollout.h"
 
 #define AGENT_TICK_MS    100     /* CLI requests and due checks are looked at this often */
-#define AGENT_RESYNC_MS  5000    /* every service is compared with the maps this often */
+#define AGENT_RESYNC_MS  10000   /* every service is compared with the maps this often */
 #define AGENT_MAX_HOOKS  64
 
 struct agent_svc;
@@ -40,6 +40,14 @@ struct agent_be {
 struct agent_snap {
 	struct cb_track_stats st[CB_TRACKS];
 	struct cb_hist hist[CB_TRACKS][CB_HISTS];
+	int hist_read;                 /* hist holds these counters' histograms */
+};
+
+/* The last analysis and the counters it was made of: quiet windows are not judged again. */
+struct agent_judged {
+	struct cb_track_stats base[CB_TRACKS], now[CB_TRACKS];
+	int full;                      /* judged at a 100 % step (no stable baseline) */
+	struct cb_analysis res;
 };
 
 struct agent_svc {
@@ -48,6 +56,11 @@ struct agent_svc {
 	struct agent_be *be[CB_TRACKS];
 	size_t nbe[CB_TRACKS];
 	struct agent_snap *base;       /* start of the analysis window; NULL: none yet */
+	struct cb_track_stats last_st[CB_TRACKS];   /* the latest counters read, */
+	int last_valid;                /* to skip idle rereads of the histograms */
+	struct agent_judged *judged;
+	uint32_t svc_id;               /* counters index, read again after each reconcile */
+	int svc_id_known;
 	uint64_t last_check_ms;
 	uint64_t next_look_ms;         /* when to read a rollout that was not progressing */
 	int dirty;                     /* the maps may differ from what this service wants */
@@ -62,7 +75,6 @@ struct agent_metrics {
 	const char *textfile_dir;      /* NULL: no textfile */
 	uint64_t textfile_every_ms, textfile_at_ms;
 	int textfile_failing;          /* the last write failed (logged once) */
-	struct cb_buf text;
 	uint64_t reloads_ok, reloads_failed;
 };
 

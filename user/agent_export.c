@@ -107,15 +107,16 @@ int agent_export_timeout_ms(struct agent *a)
 static void textfile_write(struct agent *a)
 {
 	struct agent_metrics *m = &a->mx;
+	struct cb_buf text = { 0 };   /* megabytes for many services: not kept between writes */
 	struct cb_err err;
 	int e;
 
-	cb_buf_reset(&m->text);
-	e = agent_metrics_render(a, &m->text);
+	e = agent_metrics_render(a, &text);
 	if (e)
 		cb_err_set(&err, e, "reading the maps: %s", strerror(-e));
 	else
-		e = cb_textfile_write(m->textfile_dir, TEXTFILE_NAME, m->text.p, m->text.len, &err);
+		e = cb_textfile_write(m->textfile_dir, TEXTFILE_NAME, text.p, text.len, &err);
+	cb_buf_free(&text);
 	/* A failing disk would otherwise log every interval: say it once, and when it is over. */
 	if (e && !m->textfile_failing)
 		cb_log(CB_LOG_ERROR, NULL, "textfile", "%s", err.msg);
@@ -141,5 +142,4 @@ void agent_export_stop(struct agent *a)
 {
 	cb_http_stop(a->mx.http);
 	a->mx.http = NULL;
-	cb_buf_free(&a->mx.text);
 }

@@ -8,17 +8,24 @@
  * backend, because a backend's own traffic is not worth a series each.
  */
 #include "agent.h"
-#include "view.h"
 
 #include <errno.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-/* One loaded service: the datapath view plus its rollout record. */
+/*
+ * One service as exported: about 1.3 KB, so that a scrape of 1,000 services
+ * stays small; histograms are folded into the exported buckets on reading.
+ */
 struct mx_svc {
-	struct svc_view v;
+	char name[CB_NAME_LEN];
+	struct cb_svc_key key;
+	struct cb_service svc;
+	struct cb_track_stats st[CB_TRACKS];
+	struct cb_expo_hist hist[CB_TRACKS][CB_HISTS];
 	struct cb_rollout ro;
 };
 
@@ -65,6 +72,32 @@ static const char *const phase_names[] = {
 	[CB_PHASE_ROLLED_BACK] = "rolled_back",
 };
 
+static int load_one(struct agent *a, const char *name, struct mx_svc *m)
+{
+	struct cb_hist h;
+	int e;
+
+	snprintf(m->name, sizeof(m->name), "%s", name);
+	if ((e = cb_name_get(&a->st.maps, name, &m->key)) ||
+	    (e = cb_svc_get(&a->st.maps, &m->key, &m->svc)))
+		return e;
+	for (unsigned int t = 0; t < CB_TRACKS; t++) {
+		if ((e = cb_stats_read(&a->st.maps, m->svc.id, t, &m->st[t])))
+			return e;
+		for (unsigned int k = 0; k < CB_HISTS; k++) {
+			if ((e = cb_hist_read(&a->st.maps, m->svc.id, t, k, &h)))
+				return e;
+			cb_expo_hist_fold(&h, &m->hist[t][k]);
+		}
+	}
+	e = cb_rollout_get(&a->st.maps, name, &m->ro);
+	if (e == -ENOENT) {
+		memset(&m->ro, 0, sizeof(m->ro));
+		e = 0;
+	}
+	return e;
+}
+
 static int load(struct agent *a, struct mx_svc **out, size_t *n)
 {
 	char (*names)[CB_NAME_LEN] = NULL;
@@ -82,18 +115,7 @@ static int load(struct agent *a, struct mx_svc **out, size_t *n)
 		return -ENOMEM;
 	}
 	for (size_t i = 0; i < count; i++) {
-		struct mx_svc *m = &s[*n];
-
-		e = view_load(&a->st, names[i], &m->v);
-		if (!e) {
-			e = cb_rollout_get(&a->st.maps, names[i], &m->ro);
-			if (e == -ENOENT) {
-				memset(&m->ro, 0, sizeof(m->ro));
-				e = 0;
-			}
-		}
-		free(m->v.ovr);         /* overrides are not exported */
-		m->v.ovr = NULL;
+		e = load_one(a, names[i], &s[*n]);
 		if (e == -ENOENT)
 			continue;       /* deleted while we read */
 		if (e) {
@@ -114,8 +136,8 @@ static void put_track_families(struct cb_buf *b, const struct mx_svc *s, size_t 
 		cb_expo_family(b, track_counters[c].name, "counter", track_counters[c].help);
 		for (size_t i = 0; i < n; i++)
 			for (unsigned int t = 0; t < CB_TRACKS; t++) {
-				const char *l[] = { "service", s[i].v.name, "track", cb_track_name(t), NULL };
-				const char *st = (const char *)&s[i].v.st[t];
+				const char *l[] = { "service", s[i].name, "track", cb_track_name(t), NULL };
+				const char *st = (const char *)&s[i].st[t];
 
 				cb_expo_u64(b, track_counters[c].name, l,
 					    *(const uint64_t *)(st + track_counters[c].off));
@@ -125,31 +147,31 @@ static void put_track_families(struct cb_buf *b, const struct mx_svc *s, size_t 
 		       "TCP resets seen on the track's connections, by the side that sent them.");
 	for (size_t i = 0; i < n; i++)
 		for (unsigned int t = 0; t < CB_TRACKS; t++) {
-			const char *lb[] = { "service", s[i].v.name, "track", cb_track_name(t),
+			const char *lb[] = { "service", s[i].name, "track", cb_track_name(t),
 					     "from", "backend", NULL };
-			const char *lc[] = { "service", s[i].v.name, "track", cb_track_name(t),
+			const char *lc[] = { "service", s[i].name, "track", cb_track_name(t),
 					     "from", "client", NULL };
 
-			cb_expo_u64(b, "canary_bpf_tcp_resets_total", lb, s[i].v.st[t].resets_from_backend);
-			cb_expo_u64(b, "canary_bpf_tcp_resets_total", lc, s[i].v.st[t].resets_from_client);
+			cb_expo_u64(b, "canary_bpf_tcp_resets_total", lb, s[i].st[t].resets_from_backend);
+			cb_expo_u64(b, "canary_bpf_tcp_resets_total", lc, s[i].st[t].resets_from_client);
 		}
 	cb_expo_family(b, "canary_bpf_http_responses_total", "counter",
 		       "HTTP/1.x responses seen from the track's backends, by status class.");
 	for (size_t i = 0; i < n; i++)
 		for (unsigned int t = 0; t < CB_TRACKS; t++)
 			for (int k = 0; k < 4; k++) {
-				const char *l[] = { "service", s[i].v.name, "track", cb_track_name(t),
+				const char *l[] = { "service", s[i].name, "track", cb_track_name(t),
 						    "class", http_class[k], NULL };
 
-				cb_expo_u64(b, "canary_bpf_http_responses_total", l, s[i].v.st[t].http[k]);
+				cb_expo_u64(b, "canary_bpf_http_responses_total", l, s[i].st[t].http[k]);
 			}
 	for (size_t h = 0; h < sizeof(histograms) / sizeof(histograms[0]); h++) {
 		cb_expo_family(b, histograms[h].name, "histogram", histograms[h].help);
 		for (size_t i = 0; i < n; i++)
 			for (unsigned int t = 0; t < CB_TRACKS; t++) {
-				const char *l[] = { "service", s[i].v.name, "track", cb_track_name(t), NULL };
+				const char *l[] = { "service", s[i].name, "track", cb_track_name(t), NULL };
 
-				cb_expo_hist(b, histograms[h].name, l, &s[i].v.hist[t][histograms[h].kind]);
+				cb_expo_hist(b, histograms[h].name, l, &s[i].hist[t][histograms[h].kind]);
 			}
 	}
 }
@@ -160,33 +182,33 @@ static void put_service_families(struct cb_buf *b, const struct mx_svc *s, size_
 		       "Share of new connections the canary track is given (0 to 1).");
 	for (size_t i = 0; i < n; i++)
 		cb_expo_double(b, "canary_bpf_canary_weight_ratio",
-			       (const char *[]){ "service", s[i].v.name, NULL },
-			       s[i].v.svc.weight_bp / 10000.0);
+			       (const char *[]){ "service", s[i].name, NULL },
+			       s[i].svc.weight_bp / 10000.0);
 	cb_expo_family(b, "canary_bpf_rollout_step", "gauge",
 		       "Step of the rollout, counted from 1; 0 when no rollout has run.");
 	for (size_t i = 0; i < n; i++)
-		cb_expo_u64(b, "canary_bpf_rollout_step", (const char *[]){ "service", s[i].v.name, NULL },
+		cb_expo_u64(b, "canary_bpf_rollout_step", (const char *[]){ "service", s[i].name, NULL },
 			    s[i].ro.phase == CB_PHASE_IDLE ? 0 : s[i].ro.step + 1);
 	cb_expo_family(b, "canary_bpf_rollout_steps", "gauge", "Number of steps of the rollout.");
 	for (size_t i = 0; i < n; i++)
-		cb_expo_u64(b, "canary_bpf_rollout_steps", (const char *[]){ "service", s[i].v.name, NULL },
+		cb_expo_u64(b, "canary_bpf_rollout_steps", (const char *[]){ "service", s[i].name, NULL },
 			    s[i].ro.nsteps);
 	cb_expo_family(b, "canary_bpf_rollout_phase", "gauge",
 		       "1 for the phase the rollout is in, 0 for the others.");
 	for (size_t i = 0; i < n; i++)
 		for (unsigned int p = 0; p < sizeof(phase_names) / sizeof(phase_names[0]); p++)
 			cb_expo_u64(b, "canary_bpf_rollout_phase",
-				    (const char *[]){ "service", s[i].v.name, "phase", phase_names[p], NULL },
+				    (const char *[]){ "service", s[i].name, "phase", phase_names[p], NULL },
 				    s[i].ro.phase == p);
 	cb_expo_family(b, "canary_bpf_rollbacks_total", "counter",
 		       "Rollbacks of the service's canary, automatic or by command.");
 	for (size_t i = 0; i < n; i++)
-		cb_expo_u64(b, "canary_bpf_rollbacks_total", (const char *[]){ "service", s[i].v.name, NULL },
+		cb_expo_u64(b, "canary_bpf_rollbacks_total", (const char *[]){ "service", s[i].name, NULL },
 			    s[i].ro.rollbacks);
 	cb_expo_family(b, "canary_bpf_promotions_total", "counter",
 		       "Promotions of the service's canary to stable.");
 	for (size_t i = 0; i < n; i++)
-		cb_expo_u64(b, "canary_bpf_promotions_total", (const char *[]){ "service", s[i].v.name, NULL },
+		cb_expo_u64(b, "canary_bpf_promotions_total", (const char *[]){ "service", s[i].name, NULL },
 			    s[i].ro.promotions);
 }
 
@@ -206,22 +228,33 @@ static void put_backend(struct cb_buf *b, const char *svc, unsigned int t,
  * by its health check shows as 0; services made with the CLI report the
  * backends in the datapath, which are up as far as anyone knows.
  */
-static void put_backends(struct agent *a, struct cb_buf *b, const struct mx_svc *s, size_t n)
+static int put_backends(struct agent *a, struct cb_buf *b, const struct mx_svc *s, size_t n)
 {
+	struct cb_endpoint *eps = NULL;
+
 	cb_expo_family(b, "canary_bpf_backend_up", "gauge",
 		       "1 if the backend may be given new connections, 0 if its health check failed.");
 	for (size_t i = 0; i < n; i++) {
-		const struct agent_svc *as = agent_svc_find(a, s[i].v.name);
+		const struct agent_svc *as = agent_svc_find(a, s[i].name);
 
 		for (unsigned int t = 0; t < CB_TRACKS; t++) {
-			if (as)
+			size_t nb = CB_MAX_TRACK_BACKENDS;
+
+			if (as) {
 				for (size_t k = 0; k < as->nbe[t]; k++)
-					put_backend(b, s[i].v.name, t, &as->be[t][k].ep, as->be[t][k].hs.up);
-			else
-				for (size_t k = 0; k < s[i].v.nbe[t]; k++)
-					put_backend(b, s[i].v.name, t, &s[i].v.be[t][k], 1);
+					put_backend(b, s[i].name, t, &as->be[t][k].ep, as->be[t][k].hs.up);
+				continue;
+			}
+			if (!eps && !(eps = calloc(CB_MAX_TRACK_BACKENDS, sizeof(*eps))))
+				return -ENOMEM;
+			if (cb_track_get(&a->st.maps, &s[i].key, t, eps, &nb))
+				continue;       /* deleted while we read */
+			for (size_t k = 0; k < nb; k++)
+				put_backend(b, s[i].name, t, &eps[k], 1);
 		}
 	}
+	free(eps);
+	return 0;
 }
 
 static void put_agent_families(struct agent *a, struct cb_buf *b)
@@ -264,8 +297,8 @@ int agent_metrics_render(struct agent *a, struct cb_buf *b)
 		return e;
 	put_track_families(b, s, n);
 	put_service_families(b, s, n);
-	put_backends(a, b, s, n);
+	e = put_backends(a, b, s, n);
 	put_agent_families(a, b);
 	free(s);
-	return b->oom ? -ENOMEM : 0;
+	return e ? e : b->oom ? -ENOMEM : 0;
 }

@@ -11,15 +11,36 @@
 #include <string.h>
 #include <sys/wait.h>
 
-static int snap_read(struct agent *a, uint32_t id, struct agent_snap *s)
+static int snap_hist(struct agent *a, const struct agent_svc *s, struct agent_snap *snap)
 {
 	int e = 0;
 
-	for (unsigned int t = 0; !e && t < CB_TRACKS; t++) {
-		e = cb_stats_read(&a->st.maps, id, t, &s->st[t]);
+	for (unsigned int t = 0; !e && !snap->hist_read && t < CB_TRACKS; t++)
 		for (unsigned int k = 0; !e && k < CB_HISTS; k++)
-			e = cb_hist_read(&a->st.maps, id, t, k, &s->hist[t][k]);
-	}
+			e = cb_hist_read(&a->st.maps, s->svc_id, t, k, &snap->hist[t][k]);
+	snap->hist_read = !e;
+	return e;
+}
+
+/*
+ * The counters now. The histograms (the bulk of the reads) only change with
+ * packets: when no counter moved since the last read they are left unread,
+ * and read only if this snapshot becomes a window's base or must be judged
+ * afresh. On a node of many quiet services a check costs two lookups.
+ */
+static int snap_read(struct agent *a, struct agent_svc *s, struct agent_snap *snap)
+{
+	int e = 0;
+
+	for (unsigned int t = 0; !e && t < CB_TRACKS; t++)
+		e = cb_stats_read(&a->st.maps, s->svc_id, t, &snap->st[t]);
+	if (e)
+		return e;
+	snap->hist_read = 0;
+	if (!s->last_valid || memcmp(snap->st, s->last_st, sizeof(snap->st)))
+		e = snap_hist(a, s, snap);
+	memcpy(s->last_st, snap->st, sizeof(s->last_st));
+	s->last_valid = !e;
 	return e;
 }
 
@@ -41,6 +62,43 @@ static void window_of(const struct agent_snap *now, const struct agent_snap *bas
 		w->http[i] = dlt(n->http[i], b->http[i]);
 	cb_hist_delta(&now->hist[t][CB_HIST_CONNECT], &base->hist[t][CB_HIST_CONNECT], &w->connect);
 	cb_hist_delta(&now->hist[t][CB_HIST_TTFB], &base->hist[t][CB_HIST_TTFB], &w->ttfb);
+}
+
+/*
+ * The analysis of the window from s->base to now. Unchanged counters at both
+ * ends make the same windows, so the verdict of the last check stands.
+ */
+static int judge(struct agent *a, struct agent_svc *s, struct agent_snap *now, int full,
+		 const struct cb_analysis_cfg *acfg, struct cb_analysis *res)
+{
+	struct agent_judged *j = s->judged;
+	struct cb_window w[CB_TRACKS];
+
+	if (j && j->full == full && !memcmp(j->base, s->base->st, sizeof(j->base)) &&
+	    !memcmp(j->now, now->st, sizeof(j->now))) {
+		*res = j->res;
+		return 0;
+	}
+	if (snap_hist(a, s, now))
+		return -1;
+	for (unsigned int t = 0; t < CB_TRACKS; t++)
+		window_of(now, s->base, t, &w[t]);
+	/*
+	 * At 100 % stable takes no new connection: what it still counts are the
+	 * last replies of the step before, no baseline. The canary is then held
+	 * to the absolute limits alone, instead of waiting for stable samples
+	 * that never come.
+	 */
+	if (full)
+		memset(&w[CB_TRACK_STABLE], 0, sizeof(w[CB_TRACK_STABLE]));
+	cb_analyze(acfg, &w[CB_TRACK_STABLE], &w[CB_TRACK_CANARY], res);
+	if (j || (j = s->judged = malloc(sizeof(*j)))) {
+		memcpy(j->base, s->base->st, sizeof(j->base));
+		memcpy(j->now, now->st, sizeof(j->now));
+		j->full = full;
+		j->res = *res;
+	}
+	return 0;
 }
 
 static void hook_run(struct agent *a, struct agent_svc *s, const struct cb_rollout *r,
@@ -126,7 +184,6 @@ static void check(struct agent *a, struct agent_svc *s, uint64_t now)
 		.max_latency_ratio = c->max_latency_ratio, .min_samples = c->min_samples,
 		.alpha = 0.01,
 	};
-	struct cb_window w[CB_TRACKS];
 	struct cb_analysis res;
 	struct cb_ro_input in;
 	struct agent_snap *snap;
@@ -144,14 +201,24 @@ static void check(struct agent *a, struct agent_svc *s, uint64_t now)
 		s->next_look_ms = now + c->interval_ms;
 		return;
 	}
-	if (cb_svc_get(&a->st.maps, &s->key, &svc) || !(snap = malloc(sizeof(*snap))))
+	if (!s->svc_id_known) {
+		if (cb_svc_get(&a->st.maps, &s->key, &svc))
+			return;
+		s->svc_id = svc.id;
+		s->svc_id_known = 1;
+	}
+	if (!(snap = malloc(sizeof(*snap))))
 		return;
-	if (snap_read(a, svc.id, snap)) {
+	if (snap_read(a, s, snap)) {
 		free(snap);
 		return;
 	}
 	if (!s->base) {
 		/* A window starts here (a new step, or a restarted agent). */
+		if (snap_hist(a, s, snap)) {
+			free(snap);
+			return;
+		}
 		s->base = snap;
 		s->last_check_ms = now;
 		return;
@@ -161,20 +228,14 @@ static void check(struct agent *a, struct agent_svc *s, uint64_t now)
 	if (dt > 2 * c->interval_ms)
 		dt = c->interval_ms;
 	s->last_check_ms = now;
-	for (unsigned int t = 0; t < CB_TRACKS; t++)
-		window_of(snap, s->base, t, &w[t]);
-	/*
-	 * At 100 % stable takes no new connection: what it still counts are the
-	 * last replies of the step before, no baseline. The canary is then held
-	 * to the absolute limits alone, instead of waiting for stable samples
-	 * that never come.
-	 */
-	if (r.weight_bp >= CB_WEIGHT_MAX)
-		memset(&w[CB_TRACK_STABLE], 0, sizeof(w[CB_TRACK_STABLE]));
-	cb_analyze(&acfg, &w[CB_TRACK_STABLE], &w[CB_TRACK_CANARY], &res);
+	if (judge(a, s, snap, r.weight_bp >= CB_WEIGHT_MAX, &acfg, &res)) {
+		free(snap);
+		return;
+	}
 	in = (struct cb_ro_input){
 		.dt_ms = dt, .verdict = res.verdict, .why = res.reason,
-		.canary_connections = w[CB_TRACK_CANARY].connections,
+		.canary_connections = dlt(snap->st[CB_TRACK_CANARY].connections,
+					  s->base->st[CB_TRACK_CANARY].connections),
 		.canary_all_down = agent_canary_all_down(s),
 	};
 	ac = cb_ro_check(c, &r, &in);
@@ -183,9 +244,9 @@ static void check(struct agent *a, struct agent_svc *s, uint64_t now)
 	else
 		cb_log(CB_LOG_DEBUG, s->cfg->name, "check", "%s: %s", cb_verdict_name(res.verdict),
 		       res.reason);
-	r.updated_ms = now;
 	if (ac == CB_RO_ROLLBACK || ac == CB_RO_PROMOTE)
 		r.decided_ms = now;
+	r.updated_ms = now;
 	if (cb_rollout_put(&a->st.maps, s->cfg->name, &r)) {
 		cb_log(CB_LOG_ERROR, s->cfg->name, "rollout", "store the rollout state: %s",
 		       strerror(errno));
@@ -194,7 +255,7 @@ static void check(struct agent *a, struct agent_svc *s, uint64_t now)
 	}
 	act(a, s, &r, ac, now);
 	/* A new step's window starts with the counters just read. */
-	if (!s->base && r.phase == CB_PHASE_PROGRESSING) {
+	if (!s->base && r.phase == CB_PHASE_PROGRESSING && !snap_hist(a, s, snap)) {
 		s->base = snap;
 		return;
 	}

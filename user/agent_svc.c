@@ -132,6 +132,7 @@ void agent_svcs_free(struct agent *a, struct agent_svc *svcs, size_t n)
 			kept |= a->svcs[k].base == s->base;
 		if (!kept)
 			free(s->base);
+		free(s->judged);
 	}
 	free(svcs);
 }
@@ -442,6 +443,8 @@ int agent_reconcile(struct agent *a, struct agent_svc *s, uint64_t now)
 	const char *what = "service";
 	int have_rec, e;
 
+	/* The service may have been re-created meanwhile, with another counters index. */
+	s->svc_id_known = 0;
 	/*
 	 * A new VIP waits for its backends' first probes: made any earlier, it
 	 * would take traffic (maybe from whatever served it before) with no

@@ -143,30 +143,41 @@ void cb_expo_double(struct cb_buf *b, const char *name, const char *const *label
 	cb_buf_printf(b, " %s\n", num);
 }
 
-void cb_expo_hist(struct cb_buf *b, const char *name, const char *const *labels,
-		  const struct cb_hist *h)
+void cb_expo_hist_fold(const struct cb_hist *h, struct cb_expo_hist *out)
 {
-	char series[128], le[40];
 	uint64_t below = 0, edge_us = CB_EXPO_LE_FIRST_US;
 	uint32_t k = 0;
 
-	snprintf(series, sizeof(series), "%s_bucket", name);
 	for (int i = 0; i < CB_EXPO_LE_COUNT; i++, edge_us *= 2) {
 		/* Every sample of a bucket whose upper edge is at most le is below le. */
 		for (; k < CB_HIST_BUCKETS && cb_hist_upper(k) <= edge_us; k++)
 			below += h->bucket[k];
-		cb_expo_fmt_double((double)edge_us / 1e6, le, sizeof(le));
-		put_series(b, series, labels, le);
-		cb_buf_printf(b, " %" PRIu64 "\n", below);
+		out->le[i] = below;
 	}
 	/* count is the sum of the buckets, not h->count: the per-CPU copies are
 	 * read one after another, and +Inf must equal _count exactly. */
 	for (; k < CB_HIST_BUCKETS; k++)
 		below += h->bucket[k];
+	out->count = below;
+	out->sum_us = h->sum_us;
+}
+
+void cb_expo_hist(struct cb_buf *b, const char *name, const char *const *labels,
+		  const struct cb_expo_hist *h)
+{
+	char series[128], le[40];
+	uint64_t edge_us = CB_EXPO_LE_FIRST_US;
+
+	snprintf(series, sizeof(series), "%s_bucket", name);
+	for (int i = 0; i < CB_EXPO_LE_COUNT; i++, edge_us *= 2) {
+		cb_expo_fmt_double((double)edge_us / 1e6, le, sizeof(le));
+		put_series(b, series, labels, le);
+		cb_buf_printf(b, " %" PRIu64 "\n", h->le[i]);
+	}
 	put_series(b, series, labels, "+Inf");
-	cb_buf_printf(b, " %" PRIu64 "\n", below);
+	cb_buf_printf(b, " %" PRIu64 "\n", h->count);
 	snprintf(series, sizeof(series), "%s_sum", name);
 	cb_expo_double(b, series, labels, (double)h->sum_us / 1e6);
 	snprintf(series, sizeof(series), "%s_count", name);
-	cb_expo_u64(b, series, labels, below);
+	cb_expo_u64(b, series, labels, h->count);
 }

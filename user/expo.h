@@ -40,8 +40,16 @@ void cb_expo_double(struct cb_buf *b, const char *name, const char *const *label
 #define CB_EXPO_LE_FIRST_US 64
 #define CB_EXPO_LE_COUNT    19
 
-/* _bucket{le}, _sum and _count samples of a datapath histogram, in seconds. */
+/* A datapath histogram folded into the exported buckets (cumulative counts). */
+struct cb_expo_hist {
+	uint64_t le[CB_EXPO_LE_COUNT];
+	uint64_t count;             /* the +Inf bucket */
+	uint64_t sum_us;
+};
+
+void cb_expo_hist_fold(const struct cb_hist *h, struct cb_expo_hist *out);
+/* _bucket{le}, _sum and _count samples, in seconds. */
 void cb_expo_hist(struct cb_buf *b, const char *name, const char *const *labels,
-		  const struct cb_hist *h);
+		  const struct cb_expo_hist *h);
 
 #endif

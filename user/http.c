@@ -19,7 +19,6 @@ struct cb_http {
 	struct MHD_Daemon *d;
 	cb_http_handler fn;
 	void *arg;
-	struct cb_buf body;
 	int epfd;
 	uint16_t port;
 };
@@ -37,15 +36,21 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 	cb_log(CB_LOG_WARN, NULL, "http", "%s", msg);
 }
 
+/*
+ * body is malloc'd and becomes the response's, freed once sent: a scrape of
+ * many services is megabytes, not worth a copy or keeping between scrapes.
+ */
 static enum MHD_Result respond(struct MHD_Connection *c, unsigned int code, const char *ctype,
-			       const char *body, size_t len)
+			       char *body, size_t len)
 {
 	struct MHD_Response *r;
 	enum MHD_Result ok;
 
-	r = MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
-	if (!r)
+	r = MHD_create_response_from_buffer_with_free_callback(len, body, free);
+	if (!r) {
+		free(body);
 		return MHD_NO;
+	}
 	if (ctype)
 		MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
 	if (code == MHD_HTTP_METHOD_NOT_ALLOWED)
@@ -55,13 +60,22 @@ static enum MHD_Result respond(struct MHD_Connection *c, unsigned int code, cons
 	return ok;
 }
 
+static enum MHD_Result respond_text(struct MHD_Connection *c, unsigned int code, const char *text)
+{
+	char *body = strdup(text);
+
+	if (!body)
+		return MHD_NO;
+	return respond(c, code, "text/plain; charset=utf-8", body, strlen(body));
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
 				  const char *method, const char *version, const char *upload,
 				  size_t *upload_size, void **state)
 {
-	static const char not_allowed[] = "only GET and HEAD\n";
 	struct cb_http *h = cls;
 	const char *ctype = "text/plain; charset=utf-8";
+	struct cb_buf body = { 0 };
 	unsigned int code;
 
 	(void)version;
@@ -76,13 +90,16 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 			*state = h;
 			return MHD_YES;
 		}
-		return respond(c, MHD_HTTP_METHOD_NOT_ALLOWED, ctype, not_allowed, sizeof(not_allowed) - 1);
+		return respond_text(c, MHD_HTTP_METHOD_NOT_ALLOWED, "only GET and HEAD\n");
 	}
-	cb_buf_reset(&h->body);
-	code = h->fn(h->arg, url, &h->body, &ctype);
-	if (h->body.oom)
-		return respond(c, MHD_HTTP_INTERNAL_SERVER_ERROR, ctype, "out of memory\n", 14);
-	return respond(c, code, ctype, h->body.p ? h->body.p : "", h->body.len);
+	code = h->fn(h->arg, url, &body, &ctype);
+	if (body.oom) {
+		cb_buf_free(&body);
+		return respond_text(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory\n");
+	}
+	if (!body.p)
+		return respond_text(c, code, "");
+	return respond(c, code, ctype, body.p, body.len);
 }
 
 int cb_http_start(struct cb_http **out, const struct cb_endpoint *addr, cb_http_handler fn,
@@ -170,6 +187,5 @@ void cb_http_stop(struct cb_http *h)
 		return;
 	if (h->d)
 		MHD_stop_daemon(h->d);
-	cb_buf_free(&h->body);
 	free(h);
 }

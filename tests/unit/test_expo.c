@@ -111,7 +111,10 @@ static void test_histogram_counts_are_exact(void **state)
 		h.sum_us += us;
 		h.count++;
 	}
-	cb_expo_hist(&b, "d_seconds", (const char *[]){ "service", "s", NULL }, &h);
+	struct cb_expo_hist folded;
+
+	cb_expo_hist_fold(&h, &folded);
+	cb_expo_hist(&b, "d_seconds", (const char *[]){ "service", "s", NULL }, &folded);
 	for (int i = 0; i < CB_EXPO_LE_COUNT; i++, edge *= 2) {
 		uint64_t below = 0;
 
