@@ -108,8 +108,9 @@ bench: deps
 	@$(MAKE) --no-print-directory bench-build
 	@tests/bench/run.sh
 
-test: $(BIN) $(DP_TEST) $(UNIT_TESTS) $(E2E_CLIENT) $(SLOWSRV)
-	@scripts/run-tests.sh $(UNIT_TESTS) $(DP_TEST) tests/deploy/run.sh tests/e2e/run.sh
+test: $(BIN) $(DP_TEST) $(UNIT_TESTS) $(E2E_CLIENT) $(SLOWSRV) $(BENCH_PROG)
+	@scripts/run-tests.sh $(UNIT_TESTS) $(DP_TEST) tests/deploy/run.sh tests/e2e/run.sh \
+		tests/bench/smoke.sh
 
 check: deps
 	@$(MAKE) --no-print-directory test

@@ -9,6 +9,7 @@ PKGS=(
 	libnl-3-dev libnl-route-3-dev libnl-genl-3-dev libjson-c-dev
 	libcmocka-dev libyaml-dev libmicrohttpd-dev
 	iproute2 util-linux ethtool nginx-light python3 python3-yaml curl prometheus
+	netsniff-ng nftables iptables gnuplot-nox
 )
 
 missing=()
