@@ -80,9 +80,8 @@ if fwd:
         md.append(f"| {r['case']} | {r['services']:,} | {r['flows']} | {r['traffic']} | "
                   f"{fmt(r['pps'] / 1000)} | {fmt(r.get('ratio_pps_vs_nft'), 2)} | "
                   f"{fmt(r.get('cpu_ns_per_pkt'))} | {fmt(r.get('ratio_cpu_vs_nft'), 2)} |")
-    if fwd.get("xdp_drop_pps"):
-        md.append(f"\nXDP_DROP on the node's veth (the ceiling for any XDP program here): "
-                  f"{fwd['xdp_drop_pps'] / 1000:,.0f} kpps.")
+    md.append("\n`xdp_drop` is an XDP program dropping everything on the node's veth: the ceiling "
+              "for any XDP program in this lab.")
     md.append("")
 
     def find(case, services, flows, traffic):
@@ -95,11 +94,14 @@ if fwd:
         if r and r.get("ratio_pps_vs_nft"):
             targets.append((f"canary-bpf XDP ≥ {want}× nftables with {what}",
                             f"{r['ratio_pps_vs_nft']:.2f}×", r["ratio_pps_vs_nft"] >= want))
-    best = max((r["pps"] for r in rows if r["case"] == "cb_xdp" and r["services"] == 1), default=0)
-    if best and fwd.get("xdp_drop_pps"):
-        share = best / fwd["xdp_drop_pps"]
+    # Like for like: each traffic mix against XDP_DROP with the same mix; the best one counts.
+    shares = [(r["pps"] / d["pps"], f"{r['flows']} {r['traffic']}")
+              for r in rows if r["case"] == "cb_xdp" and r["services"] == 1
+              for d in [find("xdp_drop", 1, r["flows"], r["traffic"])] if d and d["pps"]]
+    if shares:
+        share, mix = max(shares)
         targets.append(("canary-bpf XDP ≥ 70 % of an XDP_DROP program on the same veth",
-                        f"{100 * share:.0f} %", share >= 0.7))
+                        f"{100 * share:.0f} % (best mix: {mix})", share >= 0.7))
     for traffic in sorted({r["traffic"] for r in rows if r["case"] == "cb_xdp"}):
         lo, hi = find("cb_xdp", 1, "many", traffic), find("cb_xdp", 10000, "many", traffic)
         if lo and hi and lo.get("cpu_ns_per_pkt") and hi.get("cpu_ns_per_pkt"):
@@ -121,14 +123,14 @@ if fwd:
                                  if r["case"] == case and r["flows"] == "many" and r["traffic"] == kind)
                     if len(pts) < 2:
                         continue
-                    f.write(f'"{case} {kind}"\n')
+                    f.write(f'# {case} {kind}\n')
                     for s, p in pts:
                         f.write(f"{s} {p / 1000:.1f}\n")
                     f.write("\n\n")
                     plots.append(f"{case} {kind}")
         script = (f'set terminal svg size 800,480 dynamic background "white"\n'
                   f'set output "{os.path.join(out, "pps_vs_services.svg")}"\n'
-                  'set logscale x\nset xlabel "services installed"\nset ylabel "delivered kpps"\n'
+                  'set termoption noenhanced\nset logscale x\nset xlabel "services installed"\nset ylabel "delivered kpps"\n'
                   'set key outside right\nset grid\nset yrange [0:*]\n'
                   f'set title "Forwarding vs number of services ({m["date"]}, {m["cpus"]} CPUs)"\n'
                   "plot " + ", ".join(f'"{dat}" index {i} with linespoints title "{t}"'
