@@ -62,7 +62,7 @@ $(LIB): $(LIB_OBJ)
 $(BIN): $(CLI_SRC) $(wildcard user/*.h) $(SKEL) $(LIB)
 	$(CC) $(ALL_CFLAGS) $(CLI_CFLAGS) $(CLI_SRC) $(LIB) $(CLI_LIBS) $(LDLIBS) $(LDFLAGS) -o $@
 
-$(DP_TEST): $(DP_TEST_SRC) $(wildcard tests/datapath/*.h) $(SKEL) $(LIB)
+$(DP_TEST): $(DP_TEST_SRC) $(wildcard tests/datapath/*.h) user/skel_maps.h $(SKEL) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Itests/datapath $(DP_TEST_SRC) $(LIB) $(LDLIBS) -lcmocka -lm -lpthread $(LDFLAGS) -o $@
 
@@ -98,9 +98,10 @@ $(BENCH_MIN_OBJ): tests/bench/min.bpf.c | $(BUILD)
 $(BENCH_MIN_SKEL): $(BENCH_MIN_OBJ)
 	$(BPFTOOL) gen skeleton $< name bench_min > $@.tmp && mv $@.tmp $@
 
-$(BENCH_PROG): $(wildcard tests/bench/prog_*.c tests/bench/*.h) $(SKEL) $(BENCH_MIN_SKEL) $(LIB)
+$(BENCH_PROG): $(wildcard tests/bench/prog_*.c tests/bench/*.h) tests/datapath/pkt.c tests/datapath/pkt.h \
+		 user/skel_maps.h $(SKEL) $(BENCH_MIN_SKEL) $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -Itests/bench $(filter %.c,$^) $(LIB) $(LDLIBS) -lm $(LDFLAGS) -o $@
+	$(CC) $(ALL_CFLAGS) -Itests/bench -Itests/datapath $(filter %.c,$^) $(LIB) $(LDLIBS) -lm $(LDFLAGS) -o $@
 
 bench-build: $(BIN) $(BENCH_PROG) $(E2E_CLIENT) $(SLOWSRV)
 

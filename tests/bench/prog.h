@@ -13,9 +13,7 @@
 
 #include "canary_bpf.h"
 #include "dpstate.h"
-
-/* Room for any packet of the benchmark (headers and a short HTTP line). */
-#define PK_MAX 512
+#include "pkt.h"
 
 /* --- options (prog_main.c) --- */
 struct opts {
@@ -29,37 +27,14 @@ int fail(const char *what, const char *fmt, ...) __attribute__((format(printf, 2
 int bench_prog(const struct opts *o);
 int bench_control(const struct opts *o);
 
-/* --- packets (prog_pkt.c): TCP over IPv4 or IPv6, valid checksums --- */
-struct pk {
-	int family;                /* 4 or 6 */
-	union cb_addr src, dst;
-	uint16_t sport, dport;     /* host order */
-	uint8_t flags;             /* TCP flags */
-	uint32_t seq;
-	uint8_t ttl;               /* 0: 64 */
-	const char *payload;       /* NULL: none */
-};
-
-/* What a (rewritten) packet says; csum_ok is 1 when both checksums verify. */
-struct pk_view {
-	int family;
-	union cb_addr src, dst;
-	uint16_t sport, dport;
-	uint8_t ttl;
-	uint8_t dmac[6];
-	int csum_ok;
-};
-
+/*
+ * --- packets: tests/datapath/pkt.c (pkt_build, pkt_check, pkt_addr). The
+ * benchmark's are TCP over IPv4 or IPv6; buffers given to pkt_build hold PKT_MAX.
+ */
 #define TCP_FIN 0x01
 #define TCP_SYN 0x02
 #define TCP_PSH 0x08
 #define TCP_ACK 0x10
-
-union cb_addr addr_of(int family, const char *text);   /* exits on a bad literal */
-int addr_eq(const union cb_addr *a, const union cb_addr *b);
-size_t pk_build(uint8_t *buf, const struct pk *p);
-/* 0 when buf is an Ethernet + IP + TCP packet (checksums aside), else -1. */
-int pk_parse(const uint8_t *buf, size_t len, struct pk_view *v);
 
 /* --- the loaded programs and their maps (prog_lab.c) --- */
 struct canary;
@@ -107,7 +82,7 @@ int svc_backend(const struct svc *s, const union cb_addr *addr, uint16_t port);
 struct tr {
 	uint32_t retval;
 	uint32_t duration;         /* ns per run, as the kernel measured it */
-	uint8_t out[PK_MAX];
+	uint8_t out[PKT_MAX];
 	uint32_t out_len;
 };
 

@@ -78,14 +78,14 @@ static int run_meas(struct plan *pl, struct meas *m)
 
 static int c_non_service(struct plan *pl, struct cctx *c)
 {
-	struct pk p = { .family = 4, .src = addr_of(4, "192.0.2.77"), .dst = addr_of(4, "10.0.9.9"),
-			.sport = 40000, .dport = 80, .flags = TCP_ACK, .seq = 1 };
+	struct pkt_spec p = { .family = 4, .src = "192.0.2.77", .dst = "10.0.9.9",
+			      .sport = 40000, .dport = 80, .tcp_flags = TCP_ACK, .seq = 1 };
 	struct meas m = { .name = "non_service_v4", .method = M_LOOP, .ifindex = pl->l->if_client,
 			  .want = XDP_PASS, .chunk = pl->repeat, .calls = 1,
 			  .svc_id = pl->std[0].id, .next = next_fixed, .check = check_untouched,
 			  .verify = v_not_service, .ctx = c };
 
-	c->len = pk_build(c->pkt, &p);
+	c->len = pkt_build(c->pkt, &p);
 	m.prog_fd = bpf_program__fd(pl->l->skel->progs.cb_xdp_ingress);
 	return run_meas(pl, &m);
 }
@@ -104,7 +104,7 @@ static int c_established(struct plan *pl, struct cctx *c, int fam, int loop)
 			  .next = next_fixed, .check = check_dnat_flow, .verify = v_established,
 			  .ctx = c };
 	uint16_t sport = loop ? 20000 : 21000;
-	struct pk p;
+	struct pkt_spec p;
 
 	c->s = loop ? &pl->loop[fam == 6] : &pl->std[fam == 6];
 	m.name = fam == 4 ? (loop ? "established_v4" : "established_v4_single") : "established_v6";
@@ -115,10 +115,10 @@ static int c_established(struct plan *pl, struct cctx *c, int fam, int loop)
 	} while (loop && c->fl.be_idx != 0 && sport < 21000);
 	if (loop && c->fl.be_idx != 0)
 		return fail(m.name, "no flow landed on the VIP's own backend");
-	p = (struct pk){ .family = fam, .src = c->fl.client, .dst = c->s->vip, .sport = c->fl.sport,
-			 .dport = 80, .flags = TCP_ACK, .seq = c->fl.seq,
-			 .ttl = loop ? LOOP_TTL : 64 };
-	c->len = pk_build(c->pkt, &p);
+	p = (struct pkt_spec){ .family = fam, .src_addr = &c->fl.client, .dst_addr = &c->s->vip,
+			       .sport = c->fl.sport, .dport = 80, .tcp_flags = TCP_ACK,
+			       .seq = c->fl.seq, .ttl = loop ? LOOP_TTL : 64 };
+	c->len = pkt_build(c->pkt, &p);
 	c->ttl_out = (uint8_t)(loop ? LOOP_TTL - LOOP_CHUNK : 63);
 	m.prog_fd = bpf_program__fd(pl->l->skel->progs.cb_xdp_ingress);
 	if (loop && pl->repeat / LOOP_CHUNK < LOOP_CALLS)   /* --smoke */

@@ -19,7 +19,7 @@ struct cctx {
 	struct lab *l;
 	const struct svc *s;
 	struct flow fl;
-	uint8_t pkt[PK_MAX];       /* the packet of every call (loop, established) */
+	uint8_t pkt[PKT_MAX];       /* the packet of every call (loop, established) */
 	size_t len;
 	uint8_t ttl_out;
 	uint64_t flows;            /* new connections built so far */

@@ -4,15 +4,18 @@
  * packet is what the case's path produces (checksums recomputed from
  * scratch), and the counters moved by exactly the number of runs.
  */
+#include <netinet/in.h>
 #include <string.h>
 
 #include "prog_cases.h"
 
-static int view_of(const struct meas *m, const struct tr *o, struct pk_view *v)
+static int view_of(const struct meas *m, const struct tr *o, struct pkt_view *v)
 {
-	if (pk_parse(o->out, o->out_len, v))
+	int r = pkt_check(o->out, o->out_len, v);
+
+	if (r == -2 || v->proto != IPPROTO_TCP)
 		return fail(m->name, "output is not a TCP packet");
-	if (!v->csum_ok)
+	if (r)
 		return fail(m->name, "output checksums are wrong");
 	return 0;
 }
@@ -21,7 +24,7 @@ static int view_of(const struct meas *m, const struct tr *o, struct pk_view *v)
  * XDP forwards by fib + redirect: the TTL one hop lower per run, the
  * neighbour's MAC. tc egress leaves forwarding to the stack: TTL untouched.
  */
-static int hops_ok(const struct meas *m, const struct pk_view *v, uint8_t ttl)
+static int hops_ok(const struct meas *m, const struct pkt_view *v, uint8_t ttl)
 {
 	if (v->ttl != ttl || (!m->tc && memcmp(v->dmac, NEIGH_MAC, 6)))
 		return fail(m->name, "output not forwarded as expected (TTL %u, want %u)", v->ttl,
@@ -41,11 +44,11 @@ int check_untouched(struct meas *m, const struct tr *o)
 int check_dnat_flow(struct meas *m, const struct tr *o)
 {
 	struct cctx *c = m->ctx;
-	struct pk_view v;
+	struct pkt_view v;
 
 	if (view_of(m, o, &v) || hops_ok(m, &v, c->ttl_out))
 		return -1;
-	if (!addr_eq(&v.dst, &c->fl.be) || v.dport != c->fl.bport)
+	if (!pkt_addr_eq(&v.daddr, &c->fl.be) || v.dport != c->fl.bport)
 		return fail(m->name, "established packet not sent to its backend");
 	return 0;
 }
@@ -53,11 +56,11 @@ int check_dnat_flow(struct meas *m, const struct tr *o)
 int check_dnat_any(struct meas *m, const struct tr *o)
 {
 	struct cctx *c = m->ctx;
-	struct pk_view v;
+	struct pkt_view v;
 
 	if (view_of(m, o, &v) || hops_ok(m, &v, c->ttl_out))
 		return -1;
-	if (svc_backend(c->s, &v.dst, v.dport) < 0)
+	if (svc_backend(c->s, &v.daddr, v.dport) < 0)
 		return fail(m->name, "new connection not sent to a backend of the service");
 	return 0;
 }
@@ -65,12 +68,12 @@ int check_dnat_any(struct meas *m, const struct tr *o)
 int check_snat(struct meas *m, const struct tr *o)
 {
 	struct cctx *c = m->ctx;
-	struct pk_view v;
+	struct pkt_view v;
 
 	if (view_of(m, o, &v) || hops_ok(m, &v, c->ttl_out))
 		return -1;
-	if (!addr_eq(&v.src, &c->s->vip) || v.sport != 80 || !addr_eq(&v.dst, &c->fl.client) ||
-	    v.dport != c->fl.sport)
+	if (!pkt_addr_eq(&v.saddr, &c->s->vip) || v.sport != 80 ||
+	    !pkt_addr_eq(&v.daddr, &c->fl.client) || v.dport != c->fl.sport)
 		return fail(m->name, "reply not restored to VIP:80");
 	return 0;
 }

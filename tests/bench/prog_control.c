@@ -36,26 +36,28 @@ struct control {
 /* A SYN of a connection never seen before (flow n) to the service. */
 static size_t new_syn(const struct svc *s, uint32_t n, uint8_t *pkt)
 {
-	struct pk p = { .family = 4, .src = addr_of(4, "198.18.0.0"), .dst = s->vip, .dport = 80,
-			.sport = (uint16_t)(20000 + (n & 0x3fff)), .flags = TCP_SYN, .seq = 1000 };
+	union cb_addr src = pkt_addr(4, "198.18.0.0");
+	struct pkt_spec p = { .family = 4, .src_addr = &src, .dst_addr = &s->vip, .dport = 80,
+			      .sport = (uint16_t)(20000 + (n & 0x3fff)), .tcp_flags = TCP_SYN,
+			      .seq = 1000 };
 
-	p.src.b[2] = (uint8_t)(n >> 22);
-	p.src.b[3] = (uint8_t)(n >> 14);
-	return pk_build(pkt, &p);
+	src.b[2] = (uint8_t)(n >> 22);
+	src.b[3] = (uint8_t)(n >> 14);
+	return pkt_build(pkt, &p);
 }
 
 /* Run new connection n; v: where the datapath sent it. */
-static int syn_view(struct lab *l, const struct svc *s, uint32_t n, struct pk_view *v)
+static int syn_view(struct lab *l, const struct svc *s, uint32_t n, struct pkt_view *v)
 {
 	int fd = bpf_program__fd(l->skel->progs.cb_xdp_ingress);
 	struct tr o;
-	uint8_t pkt[PK_MAX];
+	uint8_t pkt[PKT_MAX];
 	size_t len = new_syn(s, n, pkt);
 	int err = tr_run(fd, 0, pkt, len, 0, 1, &o);
 
 	if (err)
 		return fail("test run", "%s", strerror(-err));
-	if (o.retval != XDP_PASS || pk_parse(o.out, o.out_len, v) || !v->csum_ok)
+	if (o.retval != XDP_PASS || pkt_check(o.out, o.out_len, v))
 		return fail("new connection", "returned %u, or its output is broken", o.retval);
 	return 0;
 }
@@ -75,11 +77,11 @@ static int weight_visible(struct lab *l, unsigned int runs, struct control *r)
 	for (unsigned int i = 0; i < runs; i++) {
 		int want = i & 1;   /* 100 %: canary; 0 %: stable */
 		int fd = bpf_program__fd(l->skel->progs.cb_xdp_ingress);
-		uint8_t pkt[PK_MAX];
+		uint8_t pkt[PKT_MAX];
 		size_t len = new_syn(&s, i, pkt);
 		uint64_t t0, t1;
 		int e1, e2, be;
-		struct pk_view v;
+		struct pkt_view v;
 
 		t0 = now_ns();
 		e1 = cb_weight_set(&l->maps, &s.key, want ? CB_WEIGHT_MAX : 0);
@@ -89,12 +91,12 @@ static int weight_visible(struct lab *l, unsigned int runs, struct control *r)
 			fail("weight_visible", "%s", strerror(-(e1 ? e1 : e2)));
 			goto out;
 		}
-		if (o.retval != XDP_PASS || pk_parse(o.out, o.out_len, &v) || !v.csum_ok) {
+		if (o.retval != XDP_PASS || pkt_check(o.out, o.out_len, &v)) {
 			fail("weight_visible", "new connection returned %u, or its output is broken",
 			     o.retval);
 			goto out;
 		}
-		be = svc_backend(&s, &v.dst, v.dport);
+		be = svc_backend(&s, &v.daddr, v.dport);
 		if (be < 0) {
 			fail("weight_visible", "new connection not sent to a backend");
 			goto out;
@@ -116,7 +118,7 @@ out:
 /* Backend i of set k: 10.(1 + k).x.y:8080, all distinct. */
 static struct cb_endpoint rebuild_backend(unsigned int k, unsigned int i)
 {
-	struct cb_endpoint e = { .addr = addr_of(4, "10.0.0.0"), .port = 8080,
+	struct cb_endpoint e = { .addr = pkt_addr(4, "10.0.0.0"), .port = 8080,
 				 .family = CB_AF_INET };
 
 	e.addr.b[1] = (uint8_t)(1 + k);
@@ -159,7 +161,7 @@ static int maglev_rebuild(struct lab *l, unsigned int runs, struct control *r)
 {
 	struct cb_endpoint *sets = calloc(2 * REBUILD_BACKENDS, sizeof(*sets));
 	double *ms = calloc(runs, sizeof(*ms));
-	struct pk_view v;
+	struct pkt_view v;
 	struct svc s;
 	int err = -1;
 
@@ -187,7 +189,7 @@ static int maglev_rebuild(struct lab *l, unsigned int runs, struct control *r)
 	}
 	/* New connections must reach the set given last: 10.(1 + runs % 2).x.y. */
 	err = syn_view(l, &s, 1u << 20, &v);
-	if (!err && (v.dst.b[0] != 10 || v.dst.b[1] != 1 + runs % 2 || v.dport != 8080))
+	if (!err && (v.daddr.b[0] != 10 || v.daddr.b[1] != 1 + runs % 2 || v.dport != 8080))
 		err = fail("maglev_rebuild", "new connection not sent to the last backend set");
 	if (err)
 		goto out;

@@ -16,6 +16,7 @@
 #include "canary.skel.h"
 #include "bench_min.skel.h"
 #include "prog.h"
+#include "skel_maps.h"
 
 const uint8_t NEIGH_MAC[6] = { 0x02, 0xcb, 0, 0, 0, 0x01 };
 
@@ -37,24 +38,7 @@ int lab_open(struct lab *l, int with_min)
 	s = l->skel = canary__open_and_load();
 	if (!s)
 		return fail("load datapath", "%s", strerror(errno));
-	l->maps = (struct cb_maps){
-		.meta = bpf_map__fd(s->maps.cb_meta),
-		.names = bpf_map__fd(s->maps.cb_names),
-		.services = bpf_map__fd(s->maps.cb_services),
-		.members = bpf_map__fd(s->maps.cb_members),
-		.backends = bpf_map__fd(s->maps.cb_backends),
-		.maglev = bpf_map__fd(s->maps.cb_maglev),
-		.ct = bpf_map__fd(s->maps.cb_ct),
-		.rev = bpf_map__fd(s->maps.cb_rev),
-		.ovr4 = bpf_map__fd(s->maps.cb_ovr4),
-		.ovr6 = bpf_map__fd(s->maps.cb_ovr6),
-		.stats = bpf_map__fd(s->maps.cb_stats),
-		.hist = bpf_map__fd(s->maps.cb_hist),
-		.global = bpf_map__fd(s->maps.cb_global),
-		.tx_ports = bpf_map__fd(s->maps.cb_tx_ports),
-		.rollouts = bpf_map__fd(s->maps.cb_rollouts),
-		.ctl = bpf_map__fd(s->maps.cb_ctl),
-	};
+	l->maps = cb_maps_of_skel(s);
 	err = cb_meta_init(&l->maps);
 	if (err) {
 		lab_close(l);
@@ -150,7 +134,7 @@ int lab_netns(struct lab *l)
 int svc_make(struct lab *l, struct svc *s, int family, const char *vip,
 	     const char *const be[5], const uint16_t be_port[5], uint32_t weight_bp)
 {
-	struct cb_endpoint v = { .addr = addr_of(family, vip), .port = 80 }, e[5];
+	struct cb_endpoint v = { .addr = pkt_addr(family, vip), .port = 80 }, e[5];
 	uint8_t af = family == 4 ? CB_AF_INET : CB_AF_INET6;
 	int err;
 
@@ -159,7 +143,7 @@ int svc_make(struct lab *l, struct svc *s, int family, const char *vip,
 	s->vip = v.addr;
 	v.family = af;
 	for (int i = 0; i < 5; i++) {
-		s->be[i] = addr_of(family, be[i]);
+		s->be[i] = pkt_addr(family, be[i]);
 		s->be_port[i] = be_port[i];
 		e[i] = (struct cb_endpoint){ .addr = s->be[i], .port = be_port[i], .family = af };
 	}
@@ -181,7 +165,7 @@ int svc_make(struct lab *l, struct svc *s, int family, const char *vip,
 int svc_backend(const struct svc *s, const union cb_addr *addr, uint16_t port)
 {
 	for (int i = 0; i < 5; i++)
-		if (addr_eq(&s->be[i], addr) && s->be_port[i] == port)
+		if (pkt_addr_eq(&s->be[i], addr) && s->be_port[i] == port)
 			return i;
 	return -1;
 }

@@ -74,7 +74,7 @@ int measure(struct lab *l, struct meas *m, int runs, struct result *r)
 	double *vc = calloc((size_t)runs, sizeof(*vc)), *vb = calloc((size_t)runs, sizeof(*vb));
 	struct counters before, after;
 	struct tr oc, ob;
-	uint8_t pkt[PK_MAX];
+	uint8_t pkt[PKT_MAX];
 	int err = -1;
 
 	if (!dc || !db || !vc || !vb) {
@@ -85,12 +85,12 @@ int measure(struct lab *l, struct meas *m, int runs, struct result *r)
 		goto out;
 	for (int run = 0; run < runs; run++) {
 		for (size_t i = 0; i < m->calls; i++) {
-			struct pk_view v;
+			struct pkt_view v;
 			size_t len;
 
 			if (m->next(m, pkt, &len))
 				goto out;
-			if (pk_parse(pkt, len, &v)) {
+			if (pkt_check(pkt, len, &v)) {
 				fail(m->name, "built a packet it cannot read");
 				goto out;
 			}

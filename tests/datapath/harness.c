@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 #include "harness.h"
+#include "skel_maps.h"
 
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
@@ -13,30 +14,6 @@
 #include <string.h>
 #include <time.h>
 
-static void maps_from_skel(struct lab *l)
-{
-	struct canary *s = l->skel;
-
-	l->maps = (struct cb_maps){
-		.meta = bpf_map__fd(s->maps.cb_meta),
-		.names = bpf_map__fd(s->maps.cb_names),
-		.services = bpf_map__fd(s->maps.cb_services),
-		.members = bpf_map__fd(s->maps.cb_members),
-		.backends = bpf_map__fd(s->maps.cb_backends),
-		.maglev = bpf_map__fd(s->maps.cb_maglev),
-		.ct = bpf_map__fd(s->maps.cb_ct),
-		.rev = bpf_map__fd(s->maps.cb_rev),
-		.ovr4 = bpf_map__fd(s->maps.cb_ovr4),
-		.ovr6 = bpf_map__fd(s->maps.cb_ovr6),
-		.stats = bpf_map__fd(s->maps.cb_stats),
-		.hist = bpf_map__fd(s->maps.cb_hist),
-		.global = bpf_map__fd(s->maps.cb_global),
-		.tx_ports = bpf_map__fd(s->maps.cb_tx_ports),
-		.rollouts = bpf_map__fd(s->maps.cb_rollouts),
-		.ctl = bpf_map__fd(s->maps.cb_ctl),
-	};
-}
-
 int lab_setup(void **state)
 {
 	struct lab *l = calloc(1, sizeof(*l));
@@ -49,7 +26,7 @@ int lab_setup(void **state)
 		free(l);
 		return -1;
 	}
-	maps_from_skel(l);
+	l->maps = cb_maps_of_skel(l->skel);
 	if (cb_meta_init(&l->maps)) {
 		lab_free(l);
 		return -1;
@@ -74,7 +51,7 @@ struct lab *lab_reopen(const struct lab *from)
 			assert_int_equal(bpf_map__reuse_fd(map, bpf_map__fd(old)), 0);
 	}
 	assert_int_equal(canary__load(l->skel), 0);
-	maps_from_skel(l);
+	l->maps = cb_maps_of_skel(l->skel);
 	return l;
 }
 

@@ -83,7 +83,8 @@ size_t pkt_build(uint8_t *buf, const struct pkt_spec *s)
 	l4len += payload;
 
 	if (s->family == 4) {
-		union cb_addr sa = pkt_addr(4, s->src), da = pkt_addr(4, s->dst);
+		union cb_addr sa = s->src_addr ? *s->src_addr : pkt_addr(4, s->src),
+			      da = s->dst_addr ? *s->dst_addr : pkt_addr(4, s->dst);
 
 		hl = 20 + (size_t)s->ip_opts;
 		ip[0] = 0x40 | (uint8_t)(hl / 4);
@@ -104,7 +105,8 @@ size_t pkt_build(uint8_t *buf, const struct pkt_spec *s)
 		put16(ip + 10, fold(sum16(ip, hl, 0)));
 		l4 = l3 + hl;
 	} else {
-		union cb_addr sa = pkt_addr(6, s->src), da = pkt_addr(6, s->dst);
+		union cb_addr sa = s->src_addr ? *s->src_addr : pkt_addr(6, s->src),
+			      da = s->dst_addr ? *s->dst_addr : pkt_addr(6, s->dst);
 		size_t ext_len = 0;
 
 		ip[0] = 0x60;
@@ -178,6 +180,7 @@ int pkt_check(const uint8_t *buf, size_t len, struct pkt_view *v)
 	memset(v, 0, sizeof(*v));
 	if (len < 14)
 		return -2;
+	memcpy(v->dmac, buf, 6);
 	et = (uint16_t)(buf[off] << 8 | buf[off + 1]);
 	while (et == ETH_P_8021Q || et == ETH_P_8021AD) {
 		off += 4;

@@ -13,6 +13,8 @@ struct pkt_spec {
 	int family;              /* 4 or 6 */
 	int proto;               /* IPPROTO_TCP/UDP/ICMP/ICMPV6 */
 	const char *src, *dst;
+	/* Binary addresses, used instead of src/dst when non-NULL. */
+	const union cb_addr *src_addr, *dst_addr;
 	uint16_t sport, dport;
 	uint8_t tcp_flags;       /* default SYN when 0 and proto TCP */
 	uint32_t seq;            /* TCP sequence number (0: a fixed default) */
@@ -34,6 +36,7 @@ struct pkt_view {
 	union cb_addr saddr, daddr;
 	uint16_t sport, dport;   /* host order */
 	uint8_t tcp_flags, ttl;
+	uint8_t dmac[6];         /* Ethernet destination */
 	size_t l3_off, l4_off;
 	uint16_t udp_csum;
 };

@@ -22,7 +22,9 @@ DEBIAN = re.compile(r"^(docker\.io/)?(library/)?debian:(bookworm|12)(-slim)?(@sh
 BASE = {"libc6", "libgcc-s1"}
 # install-deps.sh packages the image build does not need: the tests' tools.
 TEST_ONLY = {"libcmocka-dev", "iproute2", "util-linux", "ethtool", "nginx-light", "python3",
-             "python3-yaml", "curl", "prometheus"}
+             "python3-yaml", "curl", "prometheus",
+             # make bench only
+             "netsniff-ng", "nftables", "iptables", "gnuplot-nox"}
 results = []
 
 
