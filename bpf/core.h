@@ -116,10 +116,14 @@ static __always_inline int cb_service_in(const struct cb_ctx *c, struct cb_pkt *
 	 * A SYN on a closed entry is a new connection if the old one had
 	 * completed its handshake (port reuse). If it never had, this is the
 	 * same connect tried again (e.g. the client reset a stale peer's reply):
-	 * it keeps its backend and counts once.
+	 * it keeps its backend and counts once; unless the canary it went to
+	 * was rolled back since: no connection attempt goes there any more,
+	 * retried or on a reused port (a refusing canary would go on refusing).
 	 */
 	if (ct && ct->svc_id == svc->id && !cb_ct_expired(ct, p->proto, now) &&
-	    !(is_syn && cb_ct_closing(ct) && (ct->flags & CB_CT_F_ACKED))) {
+	    !(is_syn && cb_ct_closing(ct) && (ct->flags & CB_CT_F_ACKED)) &&
+	    !(is_syn && !(ct->flags & CB_CT_F_ACKED) && ct->track == CB_TRACK_CANARY &&
+	      (svc->flags & CB_SVC_F_NO_CANARY))) {
 		if (is_syn && cb_ct_closing(ct)) {
 			/* The connect starts over: so do its signals. */
 			ct->flags = 0;

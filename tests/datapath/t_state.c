@@ -110,18 +110,29 @@ void test_state_rollback_keeps_canary_off_overrides_too(void **state)
 	struct run_out o;
 	struct cb_endpoint beta = ep(4, "10.1.0.0", 0);
 	char a[64];
-	int canary = 0;
+	int canary = 0, refused = 0;
 
 	std_service(l, &s, 4, IPPROTO_TCP, CB_AFFINITY_CONNECTION);
 	assert_int_equal(cb_override_add(&l->maps, &s.key, &beta, 16, CB_TRACK_CANARY), 0);
 	weight_set(l, &s, 5000);
-	/* a canary connection opened before the rollback */
-	for (uint32_t i = 0; !canary && i < 64; i++)
+	/* a canary connection opened before the rollback, and one the canary never answered */
+	for (uint32_t i = 0; !refused && i < 128; i++)
 		if (send_track(l, HOOK_XDP, 4, IPPROTO_TCP, client_addr(4, i, a), 5000, 0x02, &o) ==
-		    CB_TRACK_CANARY)
-			canary = (int)i + 1;
-	assert_true(canary);
+		    CB_TRACK_CANARY) {
+			if (canary)
+				refused = (int)i + 1;
+			else
+				canary = (int)i + 1;
+		}
+	assert_true(refused);
 	assert_int_equal(cb_canary_off(&l->maps, &s.key), 0);
+	/*
+	 * The same SYN again (a retried connect, or a new one on a reused port)
+	 * is a connection attempt: after the rollback it goes to stable, or a
+	 * refusing canary would go on refusing through port reuse.
+	 */
+	assert_int_equal(send_track(l, HOOK_XDP, 4, IPPROTO_TCP, client_addr(4, (uint32_t)refused - 1, a),
+				    5000, 0x02, &o), CB_TRACK_STABLE);
 	assert_int_equal(send_track(l, HOOK_XDP, 4, IPPROTO_TCP, "10.1.1.5", 5001, 0x02, &o),
 			 CB_TRACK_STABLE);
 	for (uint32_t i = 100; i < 150; i++)
