@@ -66,11 +66,8 @@ static const char *const global_event[CB_G_MAX] = {
 	[CB_G_REV_NAT] = "rev_nat",
 };
 
-static const char *const phase_names[] = {
-	[CB_PHASE_IDLE] = "idle", [CB_PHASE_PROGRESSING] = "progressing",
-	[CB_PHASE_PAUSED] = "paused", [CB_PHASE_PROMOTED] = "promoted",
-	[CB_PHASE_ROLLED_BACK] = "rolled_back",
-};
+/* Every phase gets a series (1 or 0), so that a query never meets a missing one. */
+#define CB_PHASES (CB_PHASE_ROLLED_BACK + 1)
 
 static int load_one(struct agent *a, const char *name, struct mx_svc *m)
 {
@@ -176,6 +173,40 @@ static void put_track_families(struct cb_buf *b, const struct mx_svc *s, size_t 
 	}
 }
 
+static uint64_t ro_step(const struct cb_rollout *r)
+{
+	return r->phase == CB_PHASE_IDLE ? 0 : r->step + 1;
+}
+
+static uint64_t ro_steps(const struct cb_rollout *r)
+{
+	return r->nsteps;
+}
+
+static uint64_t ro_rollbacks(const struct cb_rollout *r)
+{
+	return r->rollbacks;
+}
+
+static uint64_t ro_promotions(const struct cb_rollout *r)
+{
+	return r->promotions;
+}
+
+/* What each service's rollout record says, one series per service. */
+static const struct {
+	const char *name, *type, *help;
+	uint64_t (*value)(const struct cb_rollout *r);
+} per_service[] = {
+	{ "canary_bpf_rollout_step", "gauge",
+	  "Step of the rollout, counted from 1; 0 when no rollout has run.", ro_step },
+	{ "canary_bpf_rollout_steps", "gauge", "Number of steps of the rollout.", ro_steps },
+	{ "canary_bpf_rollbacks_total", "counter",
+	  "Rollbacks of the service's canary, automatic or by command.", ro_rollbacks },
+	{ "canary_bpf_promotions_total", "counter",
+	  "Promotions of the service's canary to stable.", ro_promotions },
+};
+
 static void put_service_families(struct cb_buf *b, const struct mx_svc *s, size_t n)
 {
 	cb_expo_family(b, "canary_bpf_canary_weight_ratio", "gauge",
@@ -184,32 +215,19 @@ static void put_service_families(struct cb_buf *b, const struct mx_svc *s, size_
 		cb_expo_double(b, "canary_bpf_canary_weight_ratio",
 			       (const char *[]){ "service", s[i].name, NULL },
 			       s[i].svc.weight_bp / 10000.0);
-	cb_expo_family(b, "canary_bpf_rollout_step", "gauge",
-		       "Step of the rollout, counted from 1; 0 when no rollout has run.");
-	for (size_t i = 0; i < n; i++)
-		cb_expo_u64(b, "canary_bpf_rollout_step", (const char *[]){ "service", s[i].name, NULL },
-			    s[i].ro.phase == CB_PHASE_IDLE ? 0 : s[i].ro.step + 1);
-	cb_expo_family(b, "canary_bpf_rollout_steps", "gauge", "Number of steps of the rollout.");
-	for (size_t i = 0; i < n; i++)
-		cb_expo_u64(b, "canary_bpf_rollout_steps", (const char *[]){ "service", s[i].name, NULL },
-			    s[i].ro.nsteps);
+	for (size_t f = 0; f < sizeof(per_service) / sizeof(per_service[0]); f++) {
+		cb_expo_family(b, per_service[f].name, per_service[f].type, per_service[f].help);
+		for (size_t i = 0; i < n; i++)
+			cb_expo_u64(b, per_service[f].name, (const char *[]){ "service", s[i].name, NULL },
+				    per_service[f].value(&s[i].ro));
+	}
 	cb_expo_family(b, "canary_bpf_rollout_phase", "gauge",
 		       "1 for the phase the rollout is in, 0 for the others.");
 	for (size_t i = 0; i < n; i++)
-		for (unsigned int p = 0; p < sizeof(phase_names) / sizeof(phase_names[0]); p++)
+		for (uint32_t p = 0; p < CB_PHASES; p++)
 			cb_expo_u64(b, "canary_bpf_rollout_phase",
-				    (const char *[]){ "service", s[i].name, "phase", phase_names[p], NULL },
+				    (const char *[]){ "service", s[i].name, "phase", cb_phase_name(p), NULL },
 				    s[i].ro.phase == p);
-	cb_expo_family(b, "canary_bpf_rollbacks_total", "counter",
-		       "Rollbacks of the service's canary, automatic or by command.");
-	for (size_t i = 0; i < n; i++)
-		cb_expo_u64(b, "canary_bpf_rollbacks_total", (const char *[]){ "service", s[i].name, NULL },
-			    s[i].ro.rollbacks);
-	cb_expo_family(b, "canary_bpf_promotions_total", "counter",
-		       "Promotions of the service's canary to stable.");
-	for (size_t i = 0; i < n; i++)
-		cb_expo_u64(b, "canary_bpf_promotions_total", (const char *[]){ "service", s[i].name, NULL },
-			    s[i].ro.promotions);
 }
 
 static void put_backend(struct cb_buf *b, const char *svc, unsigned int t,

@@ -119,7 +119,7 @@ many_services() {
 
 # ------------------------------------------------------------- rollback time
 rollback_runs() {
-	local interval=$1 cfg=$WORK/rb.yaml i from t_kill t_rb pid client out=""
+	local interval=$1 cfg=$WORK/rb.yaml i from t_kill t_rb pid client runs=()
 	# shellcheck disable=SC1090
 	eval "$(scripts/lab.sh env "$LAB")"
 	for i in $(seq 1 "$ROLLBACKS"); do
@@ -129,7 +129,7 @@ rollback_runs() {
 		PIDS+=("$pid")
 		{
 			echo "interfaces:"
-			for f in ncl ncl2 nb1 nb2 nb3 nb4 nb5; do echo "  - {name: $f, mode: xdp}"; done
+			for f in $LAB_NODE_IFS; do echo "  - {name: $f, mode: xdp}"; done
 			echo "services:"
 			echo "  - name: rb$i"
 			echo "    vip: $LAB_VIP4"
@@ -160,7 +160,7 @@ rollback_runs() {
 		t_rb=$(log_ms "$WORK/rb.log" rollback "$from")
 		kill "$client" 2>/dev/null
 		wait "$client" 2>/dev/null
-		out="$out $((t_rb - t_kill))"
+		runs+=($((t_rb - t_kill)))
 		# The reason, for the record: which signal decided.
 		awk -v from="$from" 'NR > from && $3 == "rollback" { $1 = $2 = $3 = ""; print; exit }' \
 			"$WORK/rb.log" >"$WORK/rb.reason.$interval"
@@ -168,11 +168,11 @@ rollback_runs() {
 	kill -TERM "$AGENT_RB" 2>/dev/null
 	wait "$AGENT_RB" 2>/dev/null
 	AGENT_RB=""
-	for f in ncl ncl2 nb1 nb2 nb3 nb4 nb5; do
+	for f in $LAB_NODE_IFS; do
 		nsenter --net="/run/netns/$LAB_NS_NODE" -- "$BIN" -p "$PIN_LAB" detach "$f" >/dev/null 2>&1
 	done
 	rm -rf "$PIN_LAB"
-	python3 - "$interval" "$WORK/rb.reason.$interval" $out >"$WORK/rb.$interval.json" <<-'EOF'
+	python3 - "$interval" "$WORK/rb.reason.$interval" "${runs[@]}" >"$WORK/rb.$interval.json" <<-'EOF'
 	import json, statistics, sys
 	ms = [int(x) for x in sys.argv[3:]]
 	print(json.dumps({"interval": sys.argv[1], "failure_limit": 2, "runs_ms": ms,

@@ -148,4 +148,18 @@ test_metrics_agent_with_daemonset_capabilities() {
 	echo "  figure: agent with CapEff=$have ($caps): ready, 50 of 50 connections served"
 }
 
-METRICS_TESTS=(test_metrics_prometheus_sees_the_lab test_metrics_agent_with_daemonset_capabilities)
+# --metrics-addr off: no listener at all, and the agent works as before.
+test_metrics_off() {
+	local cfg=$WORK/ag.yaml rc=0
+	agent_yaml "$cfg" "$(svc_yaml mx 80 "$STABLE_NGINX" "")"
+	AGENT_ARGS=(--metrics-addr off)
+	agent_start "$cfg"
+	node curl -sS -m 2 -o /dev/null http://127.0.0.1:9435/healthz 2>/dev/null || rc=$?
+	[ "$rc" = 7 ] || fail "with --metrics-addr off, 127.0.0.1:9435 answered (curl exit $rc)"
+	! grep -q ' metrics ' "$WORK/agent.log" || fail "metrics line logged: $(grep ' metrics ' "$WORK/agent.log")"
+	conns "$LAB_NS_CL" "$LAB_VIP4" 80 20
+	[ "$(jget "$CL_OUT" 'd["errors"]')" = 0 ] || fail "forwarding: $CL_OUT"
+}
+
+METRICS_TESTS=(test_metrics_prometheus_sees_the_lab test_metrics_agent_with_daemonset_capabilities
+	test_metrics_off)

@@ -108,6 +108,33 @@ static void test_endpoints(void **state)
 	assert_string_equal(buf, "10.0.1.1:80");
 }
 
+/* --metrics-addr: any address, even loopback or unspecified, but always a port. */
+static void test_listen_addresses(void **state)
+{
+	static const struct { const char *in; uint16_t port; uint8_t family; } ok[] = {
+		{ "127.0.0.1:9435", 9435, CB_AF_INET }, { "0.0.0.0:1", 1, CB_AF_INET },
+		{ "[::1]:9435", 9435, CB_AF_INET6 }, { "[::]:80", 80, CB_AF_INET6 },
+		{ "10.0.1.1:65535", 65535, CB_AF_INET },
+	};
+	static const char *const bad[] = {
+		"", "127.0.0.1", "[::1]", "::1", "127.0.0.1:", "127.0.0.1:0", "localhost:9435",
+		"[::1]:9435x", "127.0.0.1:99999",
+	};
+	struct cb_endpoint e;
+	struct cb_err err;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		assert_int_equal(cb_parse_listen(ok[i].in, &e, &err), 0);
+		assert_int_equal(e.port, ok[i].port);
+		assert_int_equal(e.family, ok[i].family);
+	}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(cb_parse_listen(bad[i], &e, &err), -1);
+	/* what a backend may not be, a listener may */
+	assert_int_equal(cb_parse_endpoint("127.0.0.1:9435", &e, &err), -1);
+}
+
 static void test_ports(void **state)
 {
 	static const char *const bad[] = { "", "0", "65536", "70000", "-1", "8o", " 80", "99999999999" };
@@ -189,6 +216,7 @@ int main(void)
 		cmocka_unit_test(test_percent_round_trip),
 		cmocka_unit_test(test_addresses),
 		cmocka_unit_test(test_endpoints),
+		cmocka_unit_test(test_listen_addresses),
 		cmocka_unit_test(test_ports),
 		cmocka_unit_test(test_cidrs),
 		cmocka_unit_test(test_names_and_words),
