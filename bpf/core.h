@@ -56,7 +56,7 @@ static __always_inline void cb_rev_key(struct cb_ct_key *rk, const struct cb_pkt
  * the signal state of a live connection is never reset.
  */
 static __always_inline void cb_rev_put(const struct cb_pkt *p, const struct cb_ct_entry *ct,
-				       int fresh, __u64 now)
+				       int fresh)
 {
 	struct cb_ct_key rk = {};
 	struct cb_rev_entry rv = {
@@ -64,7 +64,7 @@ static __always_inline void cb_rev_put(const struct cb_pkt *p, const struct cb_c
 	};
 
 	if (fresh && (p->tcp_flags & (CB_TCP_SYN | CB_TCP_ACK)) == CB_TCP_SYN) {
-		rv.syn_ts = now;
+		rv.syn_ts = bpf_ktime_get_ns();   /* the signals need the precise clock */
 		rv.client_nxt = p->tcp_seq + 1;
 	}
 	cb_rev_key(&rk, p, &ct->baddr, ct->bport);
@@ -110,8 +110,12 @@ static __always_inline int cb_service_in(const struct cb_ctx *c, struct cb_pkt *
 	__u32 track, bid = 0;
 
 	ct = bpf_map_lookup_elem(&cb_ct, &key);
-	/* After the lookup: another CPU may have just refreshed last_seen. */
-	now = bpf_ktime_get_ns();
+	/*
+	 * After the lookup: another CPU may have just refreshed last_seen.
+	 * Conntrack ages are seconds: the tick-precise clock costs a tenth of
+	 * the precise one's share of an established packet.
+	 */
+	now = bpf_ktime_get_coarse_ns();
 	/*
 	 * A SYN on a closed entry is a new connection if the old one had
 	 * completed its handshake (port reuse). If it never had, this is the
@@ -127,7 +131,7 @@ static __always_inline int cb_service_in(const struct cb_ctx *c, struct cb_pkt *
 		if (is_syn && cb_ct_closing(ct)) {
 			/* The connect starts over: so do its signals. */
 			ct->flags = 0;
-			cb_rev_put(p, ct, 1, now);
+			cb_rev_put(p, ct, 1);
 		}
 		be = bpf_map_lookup_elem(&cb_backends, &ct->backend_id);
 		if (be && be->svc_id == svc->id && be->port == ct->bport &&
@@ -137,7 +141,7 @@ static __always_inline int cb_service_in(const struct cb_ctx *c, struct cb_pkt *
 			cb_ct_flags_from_client(ct, p->tcp_flags);
 			if (now - ct->last_seen > CB_CT_REFRESH_NS || old != ct->flags) {
 				ct->last_seen = now;
-				cb_rev_put(p, ct, 0, now);
+				cb_rev_put(p, ct, 0);
 			}
 			st = cb_track_stats(svc->id, ct->track);
 			if (p->proto == IPPROTO_TCP && (p->payload_len || is_syn)) {
@@ -147,7 +151,8 @@ static __always_inline int cb_service_in(const struct cb_ctx *c, struct cb_pkt *
 				cb_rev_key(&rk, p, &ct->baddr, ct->bport);
 				rev = bpf_map_lookup_elem(&cb_rev, &rk);
 				if (rev)
-					cb_signal_request(p, rev, st, is_syn, now);
+					cb_signal_request(p, rev, st, is_syn,
+							  bpf_ktime_get_ns());
 			}
 			if (st && (p->tcp_flags & CB_TCP_RST))
 				st->resets_from_client++;
@@ -199,7 +204,7 @@ static __always_inline int cb_service_in(const struct cb_ctx *c, struct cb_pkt *
 	cb_ct_flags_from_client(&e, p->tcp_flags);
 	if (bpf_map_update_elem(&cb_ct, &key, &e, BPF_ANY))
 		return CB_DROP;
-	cb_rev_put(p, &e, 1, now);
+	cb_rev_put(p, &e, 1);
 	if (st) {
 		if (new_flow)
 			st->connections++;

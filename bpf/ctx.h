@@ -51,6 +51,11 @@ static __always_inline void *cb_xdp_ptr(const struct cb_ctx *c, __u32 off, __u32
 
 	if (off > CB_MAX_OFF)
 		return NULL;
+	/*
+	 * Under register pressure clang may add a copy of off made before the
+	 * check, which the verifier cannot bound: make it use the checked one.
+	 */
+	asm volatile("" : "+r"(off));
 	p = data + off;
 	if (p + len > end)
 		return NULL;
@@ -66,8 +71,8 @@ static __always_inline __u16 cb_csum_fold(__u64 s)
 	return (__u16)~s;
 }
 
-/* Apply a bpf_csum_diff() result to the 16-bit checksum at off (RFC 1624). */
-static __always_inline int cb_csum_apply(const struct cb_ctx *c, __u32 off, __s64 diff,
+/* Apply a cb_csum_diff() result to the 16-bit checksum at off (RFC 1624). */
+static __always_inline int cb_csum_apply(const struct cb_ctx *c, __u32 off, __u32 diff,
 					 __u32 flags)
 {
 	if (c->xdp) {
@@ -78,15 +83,15 @@ static __always_inline int cb_csum_apply(const struct cb_ctx *c, __u32 off, __s6
 			return -1;
 		if ((flags & CB_CSUM_MANGLED0) && *f == 0)
 			return 0;
-		r = cb_csum_fold((__u64)(__u32)diff + (__u32)~(__u32)*f);
+		r = cb_csum_fold((__u64)diff + (__u32)~(__u32)*f);
 		if ((flags & CB_CSUM_MANGLED0) && r == 0)
 			r = 0xffff;
 		*f = r;
 		return 0;
 	}
 	if (flags & CB_CSUM_L3)
-		return bpf_l3_csum_replace(c->ctx, off, 0, (__u32)diff, 0);
-	return bpf_l4_csum_replace(c->ctx, off, 0, (__u32)diff,
+		return bpf_l3_csum_replace(c->ctx, off, 0, diff, 0);
+	return bpf_l4_csum_replace(c->ctx, off, 0, diff,
 				   ((flags & CB_CSUM_PSEUDO) ? BPF_F_PSEUDO_HDR : 0) |
 				   ((flags & CB_CSUM_MANGLED0) ? BPF_F_MARK_MANGLED_0 : 0));
 }

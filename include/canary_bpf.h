@@ -141,7 +141,7 @@ struct cb_ct_key {
 };
 
 struct cb_ct_entry {
-	__u64 last_seen;            /* bpf_ktime_get_ns(), refreshed at most once a second */
+	__u64 last_seen;            /* bpf_ktime_get_coarse_ns(), refreshed at most once a second */
 	union cb_addr baddr;        /* backend, to notice that the backend was removed */
 	__be16 bport;
 	__u8 track;
