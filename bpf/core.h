@@ -82,7 +82,7 @@ static __always_inline void cb_ct_flags_from_client(struct cb_ct_entry *ct, __u8
 }
 
 static __always_inline int cb_deliver(const struct cb_ctx *c, struct cb_pkt *p,
-				      struct cb_track_stats *st)
+				      struct cb_track_stats *st, struct cb_nexthop *nh, __u64 now)
 {
 	if (st) {
 		st->packets++;
@@ -90,7 +90,7 @@ static __always_inline int cb_deliver(const struct cb_ctx *c, struct cb_pkt *p,
 	}
 	if (c->egress)
 		return CB_PASS;
-	return cb_forward(c, p);
+	return cb_forward(c, p, nh, now);
 }
 
 /* Client -> VIP: keep the established backend, or choose one, then DNAT. */
@@ -158,7 +158,7 @@ static __always_inline int cb_service_in(const struct cb_ctx *c, struct cb_pkt *
 				st->resets_from_client++;
 			if (cb_rewrite(c, p, 1, &ct->baddr, ct->bport))
 				return CB_DROP;
-			return cb_deliver(c, p, st);
+			return cb_deliver(c, p, st, &ct->nh, now);
 		}
 		/* Its backend is gone: choose again, but it is not a new connection. */
 		{
@@ -213,7 +213,7 @@ static __always_inline int cb_service_in(const struct cb_ctx *c, struct cb_pkt *
 	}
 	if (cb_rewrite(c, p, 1, &e.baddr, e.bport))
 		return CB_DROP;
-	return cb_deliver(c, p, st);
+	return cb_deliver(c, p, st, NULL, now);
 }
 
 /* Backend -> client: restore VIP:port as the source. */
@@ -241,7 +241,7 @@ static __always_inline int cb_reply(const struct cb_ctx *c, struct cb_pkt *p,
 	if (cb_rewrite(c, p, 0, &vip, vport))
 		return CB_DROP;
 	cb_count(CB_G_REV_NAT);
-	return cb_deliver(c, p, st);
+	return cb_deliver(c, p, st, &rev->nh, c->egress ? 0 : bpf_ktime_get_coarse_ns());
 }
 
 static __always_inline int cb_process(const struct cb_ctx *c)

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /*
- * After NAT: forward by fib lookup + redirect when the kernel can do it
- * here, else hand the packet to the stack, which routes it the same way.
+ * After NAT: forward by fib lookup (cached per flow) + redirect when the
+ * kernel can do it here, else hand the packet to the stack, which routes it
+ * the same way.
  */
 #ifndef CB_BPF_FWD_H
 #define CB_BPF_FWD_H
@@ -22,45 +23,74 @@ enum cb_verdict {
 	CB_REDIRECT,
 };
 
-static __always_inline int cb_forward(const struct cb_ctx *c, struct cb_pkt *p)
+/* Fill nh from the FIB for p (already rewritten): 0, or -1 to leave it to the stack. */
+static __always_inline int cb_fib(const struct cb_ctx *c, const struct cb_pkt *p,
+				  struct cb_nexthop *nh)
 {
 	struct bpf_fib_lookup fib = {};
-	long rc;
-
-	/* Tagged frames and expiring TTLs are the stack's business (VLAN devices, ICMP). */
-	if (p->vlan || p->ttl <= 1)
-		goto stack;
 
 	fib.ifindex = c->ifindex;
 	fib.l4_protocol = p->proto;
 	fib.sport = p->sport;
 	fib.dport = p->dport;
+	fib.tot_len = p->l4_len + (p->l4_off - p->l3_off);
 	if (p->family == CB_AF_INET) {
 		fib.family = AF_INET;
-		fib.tot_len = p->l4_len + (p->l4_off - p->l3_off);
 		fib.ipv4_src = p->saddr.v4;
 		fib.ipv4_dst = p->daddr.v4;
 	} else {
 		fib.family = AF_INET6;
-		fib.tot_len = p->l4_len + (p->l4_off - p->l3_off);
 		__builtin_memcpy(fib.ipv6_src, p->saddr.v6, 16);
 		__builtin_memcpy(fib.ipv6_dst, p->daddr.v6, 16);
 	}
-	rc = bpf_fib_lookup(c->ctx, &fib, sizeof(fib), 0);
-	if (rc != BPF_FIB_LKUP_RET_SUCCESS)
+	if (bpf_fib_lookup(c->ctx, &fib, sizeof(fib), 0) != BPF_FIB_LKUP_RET_SUCCESS)
+		return -1;
+	nh->ifindex = fib.ifindex;
+	nh->iif = c->ifindex;
+	__builtin_memcpy(nh->dmac, fib.dmac, ETH_ALEN);
+	__builtin_memcpy(nh->smac, fib.smac, ETH_ALEN);
+	return 0;
+}
+
+/*
+ * cache: the flow's cached next hop (in its conntrack or reverse entry), or
+ * NULL for a flow's first packet (its entry is not written yet). now is the
+ * coarse clock.
+ */
+static __always_inline int cb_forward(const struct cb_ctx *c, struct cb_pkt *p,
+				      struct cb_nexthop *cache, __u64 now)
+{
+	__u32 stamp = now >> CB_NH_STAMP_SHIFT;
+	struct cb_nexthop nh;
+
+	/* Tagged frames and expiring TTLs are the stack's business (VLAN devices, ICMP). */
+	if (p->vlan || p->ttl <= 1)
 		goto stack;
-	/* An XDP frame can only be redirected to a device that takes XDP frames. */
-	if (c->xdp && !bpf_map_lookup_elem(&cb_tx_ports, &fib.ifindex))
+	if (cache && cache->ifindex && cache->iif == c->ifindex &&
+	    stamp - cache->stamp < (__u32)(CB_NH_REFRESH_NS >> CB_NH_STAMP_SHIFT)) {
+		nh = *cache;
+	} else {
+		if (cb_fib(c, p, &nh))
+			goto stack;
+		nh.stamp = stamp;
+		if (cache)
+			*cache = nh;
+	}
+	/*
+	 * An XDP frame can only be redirected to a device that takes XDP frames.
+	 * Asked per packet, not cached: a detach takes effect at once.
+	 */
+	if (c->xdp && !bpf_map_lookup_elem(&cb_tx_ports, &nh.ifindex))
 		goto stack;
 	if (cb_dec_ttl(c, p))
 		return CB_DROP;
-	if (cb_store(c, 0, fib.dmac, ETH_ALEN, 0) || cb_store(c, ETH_ALEN, fib.smac, ETH_ALEN, 0))
+	if (cb_store(c, 0, nh.dmac, ETH_ALEN, 0) || cb_store(c, ETH_ALEN, nh.smac, ETH_ALEN, 0))
 		return CB_DROP;
 	cb_count(CB_G_FWD_REDIRECT);
 	if (c->xdp)
-		return bpf_redirect_map(&cb_tx_ports, fib.ifindex, 0) == XDP_REDIRECT ?
+		return bpf_redirect_map(&cb_tx_ports, nh.ifindex, 0) == XDP_REDIRECT ?
 			CB_REDIRECT : CB_DROP;
-	return bpf_redirect(fib.ifindex, 0) == TC_ACT_REDIRECT ? CB_REDIRECT : CB_DROP;
+	return bpf_redirect(nh.ifindex, 0) == TC_ACT_REDIRECT ? CB_REDIRECT : CB_DROP;
 stack:
 	cb_count(CB_G_FWD_STACK);
 	return CB_PASS;

@@ -14,7 +14,7 @@
 #include <stdint.h>
 #endif
 
-#define CB_LAYOUT_VERSION 5
+#define CB_LAYOUT_VERSION 6
 
 #define CB_MAX_SERVICES  16384
 #define CB_MAX_BACKENDS  65536
@@ -34,6 +34,9 @@
 #define CB_CT_UDP_LIFETIME    (60ULL * 1000000000ULL)
 /* Timestamps are refreshed at most this often, to keep the hot path read-only. */
 #define CB_CT_REFRESH_NS      (1000000000ULL)
+/* A flow's cached next hop is looked up again after this long (a route or neighbour change). */
+#define CB_NH_REFRESH_NS      (1000000000ULL)
+#define CB_NH_STAMP_SHIFT     20   /* stamps in units of 2^20 ns (~1 ms) fit 32 bits */
 
 enum cb_track {
 	CB_TRACK_STABLE = 0,
@@ -129,6 +132,20 @@ struct cb_backend {
 	__u32 svc_id;
 };
 
+/*
+ * Where a flow's packets leave the node, as bpf_fib_lookup() said at `stamp`:
+ * an established packet skips the lookup (a third of its cost) until the
+ * entry is CB_NH_REFRESH_NS old. Written without a lock: a packet racing a
+ * change of next hop may leave with the old one.
+ */
+struct cb_nexthop {
+	__u32 ifindex;              /* egress device (0: nothing cached) */
+	__u32 iif;                  /* the ingress device the lookup was made for */
+	__u32 stamp;                /* bpf_ktime_get_coarse_ns() >> CB_NH_STAMP_SHIFT */
+	__u8 dmac[6];
+	__u8 smac[6];
+};
+
 /* cb_ct: client -> VIP 5-tuple (as sent by the client). */
 struct cb_ct_key {
 	union cb_addr saddr;
@@ -148,6 +165,7 @@ struct cb_ct_entry {
 	__u8 flags;                 /* CB_CT_F_* */
 	__u32 backend_id;
 	__u32 svc_id;
+	struct cb_nexthop nh;       /* toward the backend */
 };
 
 #define CB_CT_F_FIN_CLIENT   0x1
@@ -169,6 +187,7 @@ struct cb_rev_entry {
 	__u32 client_nxt;           /* client's next sequence number seen (0: unknown) */
 	__u64 syn_ts;               /* client SYN not yet answered (0: answered or not TCP) */
 	__u64 req_ts;               /* first byte of the request awaiting its response */
+	struct cb_nexthop nh;       /* toward the client */
 };
 
 #define CB_REV_F_WAIT_BYTE   0x1  /* a request waits for its first response byte (TTFB) */

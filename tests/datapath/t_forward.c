@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <bpf/bpf.h>
 
 #include "tests.h"
 
@@ -167,4 +168,84 @@ void test_forward_stack_fallback(void **state)
 	}
 	assert_int_equal(global_count(l, CB_G_FWD_REDIRECT), 0);
 	assert_int_equal(global_count(l, CB_G_FWD_STACK), 7);
+}
+
+static struct cb_nexthop ct_next_hop(struct lab *l, const char *src, uint16_t sport)
+{
+	struct cb_ct_key k = flow_key(4, IPPROTO_TCP, src, sport, VIP4, 80);
+	struct cb_ct_entry e;
+
+	assert_int_equal(bpf_map_lookup_elem(l->maps.ct, &k, &e), 0);
+	return e.nh;
+}
+
+static void ct_next_hop_age(struct lab *l, const char *src, uint16_t sport)
+{
+	struct cb_ct_key k = flow_key(4, IPPROTO_TCP, src, sport, VIP4, 80);
+	struct cb_ct_entry e;
+
+	assert_int_equal(bpf_map_lookup_elem(l->maps.ct, &k, &e), 0);
+	e.nh.stamp -= (uint32_t)(CB_NH_REFRESH_NS >> CB_NH_STAMP_SHIFT) + 1;
+	assert_int_equal(bpf_map_update_elem(l->maps.ct, &k, &e, BPF_EXIST), 0);
+}
+
+static void set_neigh_mac(const char *mac)
+{
+	char cmd[128];
+
+	for (int i = 0; i < 2; i++) {
+		snprintf(cmd, sizeof(cmd), "ip neigh replace %s lladdr %s dev cbt-b nud permanent",
+			 FWD4[i], mac);
+		assert_int_equal(system(cmd), 0);
+	}
+}
+
+/*
+ * An established flow reuses the next hop its conntrack entry cached, until
+ * the cache is CB_NH_REFRESH_NS old; the XDP device check is not cached.
+ */
+void test_forward_next_hop_cache(void **state)
+{
+	static const uint8_t NEW_MAC[6] = { 0x02, 0xcb, 0, 0, 0, 0x02 };
+	struct lab *l = *state;
+	struct svc s;
+	struct run_out o;
+	struct cb_nexthop nh;
+	struct pkt_spec p = client_pkt(4, IPPROTO_TCP, "192.0.2.78", 800, 0x02);
+
+	fwd_service(l, &s, 4, IPPROTO_TCP);
+	weight_set(l, &s, 0);
+	assert_int_equal(cb_tx_port_add(&l->maps, fwd_if_backend), 0);
+	/* the first packet looks up; its entry does not exist yet to cache it */
+	run_in(l, HOOK_XDP, &p, &o);
+	assert_int_equal(o.verdict, V_REDIRECT);
+	assert_int_equal(ct_next_hop(l, "192.0.2.78", 800).ifindex, 0);
+	/* the second caches */
+	p.tcp_flags = 0x10;
+	run_in(l, HOOK_XDP, &p, &o);
+	assert_int_equal(o.verdict, V_REDIRECT);
+	nh = ct_next_hop(l, "192.0.2.78", 800);
+	assert_int_equal(nh.ifindex, fwd_if_backend);
+	assert_int_equal(nh.iif, fwd_if_client);
+	assert_memory_equal(nh.dmac, NEIGH_MAC, 6);
+	/* a neighbour change is seen once the cache is a refresh interval old */
+	set_neigh_mac("02:cb:00:00:00:02");
+	run_in(l, HOOK_XDP, &p, &o);
+	assert_memory_equal(o.data, NEIGH_MAC, 6);
+	ct_next_hop_age(l, "192.0.2.78", 800);
+	FOR_HOOKS_IN(h) {
+		run_in(l, h, &p, &o);
+		assert_int_equal(o.verdict, V_REDIRECT);
+		assert_memory_equal(o.data, NEW_MAC, 6);
+		assert_int_equal(o.csum, 0);
+		assert_int_equal(o.v.ttl, 63);
+	}
+	assert_memory_equal(ct_next_hop(l, "192.0.2.78", 800).dmac, NEW_MAC, 6);
+	set_neigh_mac("02:cb:00:00:00:01");
+	/* a device that stops taking XDP frames does so at once, cached or not */
+	assert_int_equal(cb_tx_port_del(&l->maps, fwd_if_backend), 0);
+	run_in(l, HOOK_XDP, &p, &o);
+	assert_int_equal(o.verdict, V_PASS);
+	assert_int_equal(o.v.ttl, 64);
+	assert_int_equal(global_count(l, CB_G_FWD_STACK), 1);
 }

@@ -79,7 +79,8 @@ const char *client_addr(int family, uint32_t i, char *buf);
 
 #define TESTS_FORWARD(X) \
 	X(test_forward_fib_redirect) \
-	X(test_forward_stack_fallback)
+	X(test_forward_stack_fallback) \
+	X(test_forward_next_hop_cache)
 
 #define DECLARE_TEST(name) void name(void **state);
 TESTS_BASIC(DECLARE_TEST)
