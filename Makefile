@@ -28,7 +28,7 @@ SKEL      := $(BUILD)/canary.skel.h
 CLI_SRC   := user/main.c user/cli.c user/help.c user/view.c user/pinned.c user/iface.c user/attach.c \
              user/cmd_attach.c user/cmd_service.c user/cmd_backend.c user/cmd_stats.c \
              user/cmd_rollout.c user/agent.c user/agent_svc.c user/agent_ro.c \
-             user/agent_metrics.c user/agent_export.c
+             user/agent_metrics.c user/agent_export.c user/agent_links.c
 BIN       := $(BUILD)/canary-bpf
 # Everything else in user/ is the library the CLI, the agent and the tests link.
 LIB_SRC   := $(filter-out $(CLI_SRC),$(wildcard user/*.c))

@@ -6,6 +6,8 @@
 #   scripts/lab.sh up NAME     build it (fails, and cleans up, if any step fails)
 #   scripts/lab.sh down NAME   remove it; idempotent, also after a half-done `up`
 #   scripts/lab.sh env NAME    shell assignments describing it, for `eval`
+#   scripts/lab.sh repair NAME re-create what a fault test deleted: a client or
+#                              backend namespace, a node link, a backend's nginx
 #
 # Topology (every client/backend interface is eth0; node-side names below):
 #
@@ -45,7 +47,7 @@ die() {
 }
 
 usage() {
-	echo "usage: $0 up|down|env NAME" >&2
+	echo "usage: $0 up|down|repair|env NAME" >&2
 	exit 2
 }
 
@@ -201,6 +203,38 @@ up() {
 	echo "lab $n is up (node $n-node, VIPs $VIP4 [$VIP6] port $VIP_PORT)"
 }
 
+# Put back whatever is missing of a lab that is up: a test that deletes a
+# backend namespace or a node interface on purpose leaves the lab whole.
+repair() {
+	local n=$1 i b ns nif p4 p6 status=${LAB_CANARY_STATUS:-200}
+	ns_exists "$n-node" || die "lab $n is not up"
+	for i in 1 2 3 4 5 6 7; do
+		nif=${NODE_IFS[i - 1]}
+		if [ "$i" -le 2 ]; then
+			ns=$n-cl; [ "$i" = 1 ] || ns=$n-cl$i
+			p4=10.10.$i p6=fd10:$i b=""
+		else
+			b=${BACKENDS[i - 3]} ns=$n-$b p4=10.20.$((i - 2)) p6=fd20:$((i - 2))
+		fi
+		if ! ns_exists "$ns"; then
+			ip -n "$n-node" link del "$nif" 2>/dev/null
+			run ip netns add "$ns" && run ip -n "$ns" link set lo up || return 1
+		fi
+		if ! ip -n "$n-node" link show "$nif" >/dev/null 2>&1; then
+			ip -n "$ns" link del eth0 2>/dev/null
+			link "$n" "$nif" "$ns" "$p4" "$p6" || return 1
+			if [ -z "$b" ]; then
+				run ip -n "$ns" route add 10.96.0.0/16 via "$p4.1" &&
+				run ip -n "$ns" -6 route add fd96::/64 via "$p6::1" || return 1
+			fi
+		fi
+		if [ -n "$b" ] && [ -z "$(ip netns pids "$ns" 2>/dev/null)" ]; then
+			start_backend "$n" "$b" "$((i - 2))" \
+				"$([ "$b" = c1 ] && echo "$status" || echo 200)" || return 1
+		fi
+	done
+}
+
 # A zombie has finished; its reaper (nginx daemonizes to PID 1) may take
 # a while to collect it.
 running() {
@@ -294,6 +328,10 @@ up)
 down)
 	[ "$(id -u)" -eq 0 ] || die "needs root (network namespaces)"
 	down "$2"
+	;;
+repair)
+	[ "$(id -u)" -eq 0 ] || die "needs root (network namespaces)"
+	repair "$2"
 	;;
 env) env_of "$2" ;;
 *) usage ;;

@@ -153,10 +153,12 @@ static void tick(struct agent *a, uint64_t now)
 	for (size_t i = 0; i < a->nsvcs; i++)
 		if (resync || a->svcs[i].dirty)
 			agent_reconcile(a, &a->svcs[i], now);
-	if (resync) {
+	if (resync || a->links_changed) {
+		a->links_changed = 0;
 		agent_ifaces_apply(a, NULL);
-		a->resync_at_ms = now + AGENT_RESYNC_MS;
 	}
+	if (resync)
+		a->resync_at_ms = now + AGENT_RESYNC_MS;
 	cb_state_unlock(&a->st);
 	agent_hooks_tick(a, now);
 	if (!a->ready) {
@@ -195,6 +197,8 @@ static int loop(struct agent *a)
 				on_signal(a);
 			else if (p == &a->inofd)
 				on_inotify(a, now);
+			else if (p == &a->nl)
+				agent_links_event(a);
 			else if (p == &a->mx)
 				;       /* served below, with the server's own timeouts */
 			else
@@ -225,6 +229,7 @@ static int setup(struct agent *a)
 {
 	sigset_t set;
 	char *copy = strdup(a->config_path);
+	int nlfd, e;
 
 	if (!copy)
 		return -ENOMEM;
@@ -252,6 +257,10 @@ static int setup(struct agent *a)
 		return -errno;
 	if (watch(a, a->sigfd, &a->sigfd) || watch(a, a->inofd, &a->inofd))
 		return -errno;
+	if ((e = agent_links_open(a, &nlfd)))
+		return e;
+	if (watch(a, nlfd, &a->nl))
+		return -errno;
 	return 0;
 }
 
@@ -259,6 +268,7 @@ static void teardown(struct agent *a)
 {
 	agent_export_stop(a);
 	agent_hooks_stop(a);
+	agent_links_close(a);
 	agent_svcs_free(a, a->svcs, a->nsvcs);
 	a->svcs = NULL;
 	a->nsvcs = 0;

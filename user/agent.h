@@ -25,6 +25,7 @@
 #define AGENT_MAX_HOOKS  64
 
 struct agent_svc;
+struct nl_sock;
 
 struct agent_be {
 	struct cb_endpoint ep;
@@ -95,6 +96,8 @@ struct agent {
 	int stop;
 	int ready;                     /* every service is applied with its first probes */
 	int kick;                      /* a probe changed something: tick now */
+	struct nl_sock *nl;            /* rtnetlink link events (agent_links.c) */
+	int links_changed;             /* a configured interface came or went */
 	struct agent_metrics mx;
 };
 
@@ -117,6 +120,11 @@ void agent_rollout_tick(struct agent *a, uint64_t now);
 void agent_ctl_tick(struct agent *a, uint64_t now);
 void agent_hooks_tick(struct agent *a, uint64_t now);
 void agent_hooks_stop(struct agent *a);
+
+/* agent_links.c */
+int agent_links_open(struct agent *a, int *fd);
+void agent_links_event(struct agent *a);
+void agent_links_close(struct agent *a);
 
 /* agent_metrics.c, agent_export.c */
 int agent_metrics_render(struct agent *a, struct cb_buf *b);
