@@ -39,7 +39,7 @@ DP_TEST_SRC := $(wildcard tests/datapath/*.c)
 DP_TEST     := $(BUILD)/tests/test_datapath
 UNIT_TESTS  := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c))
 
-.PHONY: all deps check test demo bench bench-build install clean
+.PHONY: all deps check test demo bench bench-build soak install clean
 
 all: $(BIN)
 
@@ -108,6 +108,13 @@ bench-build: $(BIN) $(BENCH_PROG) $(E2E_CLIENT) $(SLOWSRV)
 bench: deps
 	@$(MAKE) --no-print-directory bench-build
 	@tests/bench/run.sh
+
+# make soak [SOAK_SECONDS=300]: load, 1,000 weight changes and 10 agent restarts in a lab.
+SOAK_SECONDS ?= 300
+
+soak: deps
+	@$(MAKE) --no-print-directory all $(E2E_CLIENT)
+	@tests/soak/run.sh $(SOAK_SECONDS)
 
 test: $(BIN) $(DP_TEST) $(UNIT_TESTS) $(E2E_CLIENT) $(SLOWSRV) $(BENCH_PROG)
 	@scripts/run-tests.sh $(UNIT_TESTS) $(DP_TEST) tests/deploy/run.sh tests/e2e/run.sh \
