@@ -53,10 +53,11 @@ static __always_inline void *cb_xdp_ptr(const struct cb_ctx *c, __u32 off, __u32
 		return NULL;
 	/*
 	 * Under register pressure clang may add a copy of off made before the
-	 * check, which the verifier cannot bound: make it use the checked one.
+	 * check, or reload it from the stack, which older verifiers (6.1) do not
+	 * tie to the checked load: the mask bounds whichever copy is added.
 	 */
 	asm volatile("" : "+r"(off));
-	p = data + off;
+	p = data + (off & CB_MAX_OFF);
 	if (p + len > end)
 		return NULL;
 	return p;

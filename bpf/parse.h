@@ -97,6 +97,64 @@ static __always_inline int cb_parse_l4(const struct cb_ctx *c, struct cb_pkt *p)
 	return CB_G_PASS_UNKNOWN;
 }
 
+#define CB_IPOPT_EOL   0
+#define CB_IPOPT_NOP   1
+#define CB_IPOPT_LSRR  131
+#define CB_IPOPT_SSRR  137
+
+/*
+ * Walk the IPv4 options (len bytes, at most 40, at off): CB_PARSE_OK,
+ * CB_G_PASS_UNKNOWN for a source route with a hop left (the final
+ * destination is not daddr, as for an IPv6 routing header with segments
+ * left), CB_G_PASS_MALFORMED for an option that does not fit.
+ */
+static __always_inline int cb_v4_opts_walk(void *data, void *end, __u32 off, __u32 len)
+{
+	__u32 k, skip = 0;
+
+	if (off > CB_MAX_OFF)
+		return CB_G_PASS_MALFORMED;
+	/* One turn per byte, whatever the options: a few verifier states per turn. */
+	for (k = 0; k < 40; k++) {
+		__u8 *o = data + off + k;
+
+		if (k >= len)
+			break;
+		if (skip) {
+			skip--;
+			continue;
+		}
+		if ((void *)(o + 1) > end)
+			return CB_G_PASS_MALFORMED;
+		if (o[0] == CB_IPOPT_EOL)
+			break;
+		if (o[0] == CB_IPOPT_NOP)
+			continue;
+		if ((void *)(o + 3) > end || o[1] < 2 || k + o[1] > len)
+			return CB_G_PASS_MALFORMED;
+		/* The pointer (1-based) is within the option: an address is still to visit. */
+		if ((o[0] == CB_IPOPT_LSRR || o[0] == CB_IPOPT_SSRR) && o[2] <= o[1])
+			return CB_G_PASS_UNKNOWN;
+		skip = o[1] - 1;
+	}
+	return CB_PARSE_OK;
+}
+
+/*
+ * Global functions, one per hook: the verifier checks each once on its own,
+ * where an inlined loop would be walked again for every state of its callers
+ * (13 times the load time).
+ */
+__noinline int cb_v4_opts_xdp(struct xdp_md *ctx, __u32 off, __u32 len)
+{
+	return cb_v4_opts_walk((void *)(long)ctx->data, (void *)(long)ctx->data_end, off, len);
+}
+
+__noinline int cb_v4_opts_tc(struct __sk_buff *skb, __u32 off, __u32 len)
+{
+	return cb_v4_opts_walk((void *)(long)skb->data, (void *)(long)skb->data_end, off, len);
+}
+
 static __always_inline int cb_parse_v4(const struct cb_ctx *c, struct cb_pkt *p, __u32 off)
 {
 	void *data = cb_data(c), *end = cb_data_end(c);
@@ -115,6 +173,13 @@ static __always_inline int cb_parse_v4(const struct cb_ctx *c, struct cb_pkt *p,
 		return CB_G_PASS_FRAGMENT;
 	if (ip->protocol != IPPROTO_TCP && ip->protocol != IPPROTO_UDP)
 		return CB_G_PASS_UNKNOWN;
+	if (hl > sizeof(*ip)) {
+		__u32 o = off + sizeof(*ip), n = hl - sizeof(*ip);
+		int r = c->xdp ? cb_v4_opts_xdp(c->ctx, o, n) : cb_v4_opts_tc(c->ctx, o, n);
+
+		if (r != CB_PARSE_OK)
+			return r;
+	}
 	p->family = CB_AF_INET;
 	p->proto = ip->protocol;
 	p->ttl = ip->ttl;

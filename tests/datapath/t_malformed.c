@@ -164,6 +164,76 @@ void test_spec7_ipv4_options_are_natted(void **state)
 	}
 }
 
+/* Put IPv4 option bytes opt (<= 8) into a packet built with ip_opts = 8; fix the header checksum. */
+static size_t v4_with_options(uint8_t *pkt, struct pkt_spec *p, const uint8_t *opt, size_t n)
+{
+	size_t len, l3 = 14;
+	uint32_t sum = 0;
+
+	p->ip_opts = 8;
+	len = pkt_build(pkt, p);
+	memset(pkt + l3 + 20, 0, 8);            /* end of options */
+	memcpy(pkt + l3 + 20, opt, n);
+	pkt[l3 + 10] = pkt[l3 + 11] = 0;
+	for (size_t i = 0; i < 28; i += 2)
+		sum += (uint32_t)(pkt[l3 + i] << 8 | pkt[l3 + i + 1]);
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	pkt[l3 + 10] = (uint8_t)(~sum >> 8);
+	pkt[l3 + 11] = (uint8_t)~sum;
+	return len;
+}
+
+/*
+ * A loose or strict source route with an address still to visit: the final
+ * destination is not the VIP (as for an IPv6 routing header with segments
+ * left), so the packet passes untouched. Found by the datapath fuzzer
+ * (tests/fuzz/crashes/datapath/).
+ */
+void test_spec7_ipv4_source_route_passes(void **state)
+{
+	static const uint8_t lsrr_left[] = { 131, 7, 4, 198, 51, 100, 7 },
+			     ssrr_left[] = { 137, 7, 4, 198, 51, 100, 7 },
+			     lsrr_done[] = { 1, 131, 7, 8, 198, 51, 100, 7 },
+			     rr[] = { 7, 7, 4, 0, 0, 0, 0 },
+			     short_len[] = { 1, 1, 68, 1 },        /* a timestamp of length 1 */
+			     past_end[] = { 1, 68, 12, 5 };        /* 12 bytes in 7 */
+	static const struct { const uint8_t *o; size_t n; int counter; } untouched[] = {
+		{ lsrr_left, sizeof(lsrr_left), CB_G_PASS_UNKNOWN },
+		{ ssrr_left, sizeof(ssrr_left), CB_G_PASS_UNKNOWN },
+		{ short_len, sizeof(short_len), CB_G_PASS_MALFORMED },
+		{ past_end, sizeof(past_end), CB_G_PASS_MALFORMED },
+	};
+	static const struct { const uint8_t *o; size_t n; } natted[] = {
+		{ lsrr_done, sizeof(lsrr_done) }, { rr, sizeof(rr) },
+	};
+	struct lab *l = *state;
+	uint8_t pkt[PKT_MAX];
+	size_t len;
+
+	two_services(l);
+	for (size_t i = 0; i < sizeof(untouched) / sizeof(untouched[0]); i++) {
+		struct pkt_spec p = client_pkt(4, IPPROTO_TCP, "10.9.0.1", (uint16_t)(900 + i), 0x02);
+
+		len = v4_with_options(pkt, &p, untouched[i].o, untouched[i].n);
+		expect_untouched(l, pkt, len, untouched[i].counter);
+	}
+	for (size_t i = 0; i < sizeof(natted) / sizeof(natted[0]); i++) {
+		struct pkt_spec p = client_pkt(4, IPPROTO_UDP, "10.9.0.1", (uint16_t)(910 + i), 0);
+
+		len = v4_with_options(pkt, &p, natted[i].o, natted[i].n);
+		FOR_HOOKS_IN(h) {
+			struct run_out o;
+
+			run_pkt(l, h, pkt, len, 0, &o);
+			assert_int_equal(o.verdict, V_PASS);
+			assert_int_equal(o.csum, 0);
+			assert_true(landed_track(&o, 4) >= 0);
+			assert_int_equal(o.v.dport, BPORT);
+		}
+	}
+}
+
 void test_spec7_ipv6_extension_headers(void **state)
 {
 	struct lab *l = *state;

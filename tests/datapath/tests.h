@@ -60,6 +60,7 @@ const char *client_addr(int family, uint32_t i, char *buf);
 	X(test_spec7_lying_length_fields_pass_untouched) \
 	X(test_spec7_bad_ihl_passes_untouched) \
 	X(test_spec7_ipv4_options_are_natted) \
+	X(test_spec7_ipv4_source_route_passes) \
 	X(test_spec7_ipv6_extension_headers) \
 	X(test_spec7_vlan_tags_are_natted) \
 	X(test_spec7_fragments_pass_and_count) \
