@@ -116,6 +116,9 @@ soak: deps
 	@$(MAKE) --no-print-directory all $(E2E_CLIENT)
 	@tests/soak/run.sh $(SOAK_SECONDS)
 
+include vmtest/vmtest.mk
+include tests/fuzz/datapath.mk
+
 test: $(BIN) $(DP_TEST) $(UNIT_TESTS) $(E2E_CLIENT) $(SLOWSRV) $(BENCH_PROG)
 	@scripts/run-tests.sh $(UNIT_TESTS) $(DP_TEST) tests/deploy/run.sh tests/e2e/run.sh \
 		tests/bench/smoke.sh

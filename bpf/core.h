@@ -58,17 +58,24 @@ static __always_inline void cb_rev_key(struct cb_ct_key *rk, const struct cb_pkt
 static __always_inline void cb_rev_put(const struct cb_pkt *p, const struct cb_ct_entry *ct,
 				       int fresh)
 {
+	struct cb_scratch *sc = cb_scratch_get();
 	struct cb_ct_key rk = {};
-	struct cb_rev_entry rv = {
-		.vip = p->daddr, .vport = p->dport, .track = ct->track, .svc_id = ct->svc_id,
-	};
+	struct cb_rev_entry *rv;
 
+	if (!sc)
+		return;
+	rv = &sc->rev;
+	__builtin_memset(rv, 0, sizeof(*rv));
+	rv->vip = p->daddr;
+	rv->vport = p->dport;
+	rv->track = ct->track;
+	rv->svc_id = ct->svc_id;
 	if (fresh && (p->tcp_flags & (CB_TCP_SYN | CB_TCP_ACK)) == CB_TCP_SYN) {
-		rv.syn_ts = bpf_ktime_get_ns();   /* the signals need the precise clock */
-		rv.client_nxt = p->tcp_seq + 1;
+		rv->syn_ts = bpf_ktime_get_ns();   /* the signals need the precise clock */
+		rv->client_nxt = p->tcp_seq + 1;
 	}
 	cb_rev_key(&rk, p, &ct->baddr, ct->bport);
-	bpf_map_update_elem(&cb_rev, &rk, &rv, fresh ? BPF_ANY : BPF_NOEXIST);
+	bpf_map_update_elem(&cb_rev, &rk, rv, fresh ? BPF_ANY : BPF_NOEXIST);
 }
 
 static __always_inline void cb_ct_flags_from_client(struct cb_ct_entry *ct, __u8 tcp_flags)
@@ -101,7 +108,8 @@ static __always_inline int cb_service_in(const struct cb_ctx *c, struct cb_pkt *
 		.saddr = p->saddr, .daddr = p->daddr, .sport = p->sport, .dport = p->dport,
 		.proto = p->proto, .family = p->family,
 	};
-	struct cb_ct_entry *ct, e = {};
+	struct cb_ct_entry *ct, *e;
+	struct cb_scratch *sc;
 	struct cb_track_stats *st;
 	__u64 now;
 	int is_syn = (p->tcp_flags & (CB_TCP_SYN | CB_TCP_ACK)) == CB_TCP_SYN;
@@ -195,23 +203,28 @@ static __always_inline int cb_service_in(const struct cb_ctx *c, struct cb_pkt *
 		return CB_DROP;
 	}
 
-	e.last_seen = now;
-	e.baddr = be->addr;
-	e.bport = be->port;
-	e.track = track;
-	e.backend_id = bid;
-	e.svc_id = svc->id;
-	cb_ct_flags_from_client(&e, p->tcp_flags);
-	if (bpf_map_update_elem(&cb_ct, &key, &e, BPF_ANY))
+	sc = cb_scratch_get();
+	if (!sc)
 		return CB_DROP;
-	cb_rev_put(p, &e, 1);
+	e = &sc->ct;
+	__builtin_memset(e, 0, sizeof(*e));
+	e->last_seen = now;
+	e->baddr = be->addr;
+	e->bport = be->port;
+	e->track = track;
+	e->backend_id = bid;
+	e->svc_id = svc->id;
+	cb_ct_flags_from_client(e, p->tcp_flags);
+	if (bpf_map_update_elem(&cb_ct, &key, e, BPF_ANY))
+		return CB_DROP;
+	cb_rev_put(p, e, 1);
 	if (st) {
 		if (new_flow)
 			st->connections++;
 		if (p->tcp_flags & CB_TCP_RST)
 			st->resets_from_client++;
 	}
-	if (cb_rewrite(c, p, 1, &e.baddr, e.bport))
+	if (cb_rewrite(c, p, 1, &e->baddr, e->bport))
 		return CB_DROP;
 	return cb_deliver(c, p, st, NULL, now);
 }

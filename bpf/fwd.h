@@ -61,36 +61,34 @@ static __always_inline int cb_forward(const struct cb_ctx *c, struct cb_pkt *p,
 				      struct cb_nexthop *cache, __u64 now)
 {
 	__u32 stamp = now >> CB_NH_STAMP_SHIFT;
-	struct cb_nexthop nh;
+	struct cb_nexthop fresh, *nh = cache;
 
 	/* Tagged frames and expiring TTLs are the stack's business (VLAN devices, ICMP). */
 	if (p->vlan || p->ttl <= 1)
 		goto stack;
-	if (cache && cache->ifindex && cache->iif == c->ifindex &&
-	    stamp - cache->stamp < (__u32)(CB_NH_REFRESH_NS >> CB_NH_STAMP_SHIFT)) {
-		nh = *cache;
-	} else {
-		if (cb_fib(c, p, &nh))
+	/* Used in place, not copied: the core's locals leave little of the 512-byte stack. */
+	if (!cache || !cache->ifindex || cache->iif != c->ifindex ||
+	    stamp - cache->stamp >= (__u32)(CB_NH_REFRESH_NS >> CB_NH_STAMP_SHIFT)) {
+		nh = cache ? cache : &fresh;
+		if (cb_fib(c, p, nh))
 			goto stack;
-		nh.stamp = stamp;
-		if (cache)
-			*cache = nh;
+		nh->stamp = stamp;
 	}
 	/*
 	 * An XDP frame can only be redirected to a device that takes XDP frames.
 	 * Asked per packet, not cached: a detach takes effect at once.
 	 */
-	if (c->xdp && !bpf_map_lookup_elem(&cb_tx_ports, &nh.ifindex))
+	if (c->xdp && !bpf_map_lookup_elem(&cb_tx_ports, &nh->ifindex))
 		goto stack;
 	if (cb_dec_ttl(c, p))
 		return CB_DROP;
-	if (cb_store(c, 0, nh.dmac, ETH_ALEN, 0) || cb_store(c, ETH_ALEN, nh.smac, ETH_ALEN, 0))
+	if (cb_store(c, 0, nh->dmac, ETH_ALEN, 0) || cb_store(c, ETH_ALEN, nh->smac, ETH_ALEN, 0))
 		return CB_DROP;
 	cb_count(CB_G_FWD_REDIRECT);
 	if (c->xdp)
-		return bpf_redirect_map(&cb_tx_ports, nh.ifindex, 0) == XDP_REDIRECT ?
+		return bpf_redirect_map(&cb_tx_ports, nh->ifindex, 0) == XDP_REDIRECT ?
 			CB_REDIRECT : CB_DROP;
-	return bpf_redirect(nh.ifindex, 0) == TC_ACT_REDIRECT ? CB_REDIRECT : CB_DROP;
+	return bpf_redirect(nh->ifindex, 0) == TC_ACT_REDIRECT ? CB_REDIRECT : CB_DROP;
 stack:
 	cb_count(CB_G_FWD_STACK);
 	return CB_PASS;

@@ -138,6 +138,32 @@ struct {
 	__type(value, __u32);
 } cb_tx_ports SEC(".maps");
 
+/*
+ * Per-CPU scratch for the entries a new flow writes: the core's locals and
+ * spills fill the 512-byte stack (and 6.1's verifier adds 32 bytes for each
+ * global function called). A per-CPU array lookup is a few inlined
+ * instructions; no other program on this CPU runs between its use and the
+ * map update that copies it.
+ */
+struct cb_scratch {
+	struct cb_ct_entry ct;
+	struct cb_rev_entry rev;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct cb_scratch);
+} cb_scratch SEC(".maps");
+
+static __always_inline struct cb_scratch *cb_scratch_get(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&cb_scratch, &zero);
+}
+
 static __always_inline void cb_count(__u32 idx)
 {
 	__u64 *v = bpf_map_lookup_elem(&cb_global, &idx);

@@ -10,6 +10,7 @@ PKGS=(
 	libcmocka-dev libyaml-dev libmicrohttpd-dev
 	iproute2 util-linux ethtool nginx-light python3 python3-yaml curl prometheus
 	netsniff-ng nftables iptables gnuplot-nox
+	qemu-system-x86 busybox-static cpio kmod xz-utils zstd
 )
 
 missing=()

@@ -24,7 +24,9 @@ BASE = {"libc6", "libgcc-s1"}
 TEST_ONLY = {"libcmocka-dev", "iproute2", "util-linux", "ethtool", "nginx-light", "python3",
              "python3-yaml", "curl", "prometheus",
              # make bench only
-             "netsniff-ng", "nftables", "iptables", "gnuplot-nox"}
+             "netsniff-ng", "nftables", "iptables", "gnuplot-nox",
+             # make vmtest only
+             "qemu-system-x86", "busybox-static", "cpio", "kmod", "xz-utils", "zstd"}
 results = []
 
 
