@@ -39,7 +39,7 @@ DP_TEST_SRC := $(wildcard tests/datapath/*.c)
 DP_TEST     := $(BUILD)/tests/test_datapath
 UNIT_TESTS  := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c))
 
-.PHONY: all deps check test demo bench bench-build soak install clean
+.PHONY: all deps check test demo bench bench-build soak fuzz install clean
 
 all: $(BIN)
 
@@ -117,11 +117,19 @@ soak: deps
 	@tests/soak/run.sh $(SOAK_SECONDS)
 
 include vmtest/vmtest.mk
+include tests/fuzz/fuzz.mk
 include tests/fuzz/datapath.mk
 
-test: $(BIN) $(DP_TEST) $(UNIT_TESTS) $(E2E_CLIENT) $(SLOWSRV) $(BENCH_PROG)
-	@scripts/run-tests.sh $(UNIT_TESTS) $(DP_TEST) tests/deploy/run.sh tests/e2e/run.sh \
-		tests/bench/smoke.sh
+# Every suite, in this order; vmtest (the datapath suite again, on Debian's 6.1
+# LTS kernel in qemu) last, as the longest.
+test: $(BIN) $(DP_TEST) $(UNIT_TESTS) $(E2E_CLIENT) $(SLOWSRV) $(BENCH_PROG) $(DP_FUZZ) \
+		fuzz-build vmtest-build
+	@scripts/run-tests.sh $(UNIT_TESTS) $(DP_TEST) "tests/fuzz/dp_smoke.sh $(DP_FUZZ)" \
+		"tests/fuzz/run.sh replay $(FUZZ_BUILD) $(FUZZ_TARGETS)" tests/deploy/run.sh \
+		tests/e2e/run.sh tests/bench/smoke.sh "vmtest/run.sh --bin $(VMTEST_BIN) --out $(VMTEST_DIR)"
+
+# make fuzz: the datapath fuzzer's full run, then each libFuzzer target for FUZZ_TIME s.
+fuzz: fuzz-datapath fuzz-user
 
 check: deps
 	@$(MAKE) --no-print-directory test

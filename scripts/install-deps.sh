@@ -11,6 +11,7 @@ PKGS=(
 	iproute2 util-linux ethtool nginx-light python3 python3-yaml curl prometheus
 	netsniff-ng nftables iptables gnuplot-nox
 	qemu-system-x86 busybox-static cpio kmod xz-utils zstd
+	libclang-rt-14-dev valgrind
 )
 
 missing=()

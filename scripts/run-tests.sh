@@ -21,8 +21,10 @@ log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 
 for t in "$@"; do
-	echo "=== $(basename "$t")"
-	"$t" 2>&1 | tee "$log"
+	# A suite is a command: its path, then its arguments, split at spaces.
+	read -ra cmd <<<"$t"
+	echo "=== $(basename "${cmd[0]}")"
+	"${cmd[@]}" 2>&1 | tee "$log"
 	rc=${PIPESTATUS[0]}
 	p=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' "$log" | tail -n 1)
 	f=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' "$log" | tail -n 1)
@@ -35,7 +37,7 @@ for t in "$@"; do
 	# A suite that died before its summary, or failed without one, counts as a failure.
 	if [ "$rc" -ne 0 ] && [ -z "$f" ]; then
 		failed=$((failed + 1))
-		broken+=("$(basename "$t") (exit $rc)")
+		broken+=("$(basename "${cmd[0]}") (exit $rc)")
 	fi
 done
 echo

@@ -134,11 +134,13 @@ static int hook_field(struct ctx *c, const char *key, yaml_node_t *v, void *obj)
 
 static int steps_of(struct ctx *c, yaml_node_t *v, struct cb_cfg_rollout *r)
 {
-	size_t n = (size_t)(v->data.sequence.items.top - v->data.sequence.items.start);
 	uint32_t last = 0;
+	size_t n;
 
 	if (cfg_want(c, v, YAML_SEQUENCE_NODE, "steps"))
 		return -1;
+	/* Only now: for a scalar or a mapping, data.sequence is another union member. */
+	n = (size_t)(v->data.sequence.items.top - v->data.sequence.items.start);
 	if (n == 0)
 		return cfg_fail_at(c, v, "steps: at least one step");
 	r->steps = calloc(n, sizeof(*r->steps));
@@ -341,6 +343,14 @@ static int service_check(struct ctx *c, yaml_node_t *map, struct svc_parse *sp)
 		return cfg_fail_at(c, sp->at[2], "port: %s", e.msg);
 	s->vip.port = port;
 	for (unsigned int t = 0; t < 2; t++) {
+		/*
+		 * The count first: the duplicate check below is quadratic, and a
+		 * file of a million backends (16 MB are read) would hold the agent
+		 * for minutes before this error.
+		 */
+		if (s->nbackends[t] > CB_MAX_TRACK_BACKENDS)
+			return cfg_fail_at(c, sp->at[5 + t], "at most %d backends a track",
+				       CB_MAX_TRACK_BACKENDS);
 		for (size_t i = 0; i < s->nbackends[t]; i++) {
 			struct cb_endpoint *b = &s->backends[t][i];
 			yaml_node_t *at = cfg_node(c, sp->at[5 + t]->data.sequence.items.start[i]);
@@ -356,9 +366,6 @@ static int service_check(struct ctx *c, yaml_node_t *map, struct svc_parse *sp)
 					return cfg_fail_at(c, at, "%s: %s is listed twice",
 						       t ? "canary" : "stable", cfg_text(at));
 		}
-		if (s->nbackends[t] > CB_MAX_TRACK_BACKENDS)
-			return cfg_fail_at(c, sp->at[5 + t], "at most %d backends a track",
-				       CB_MAX_TRACK_BACKENDS);
 	}
 	for (size_t i = 0; i < s->noverrides; i++)
 		if (s->overrides[i].net.family != s->vip.family)
@@ -392,6 +399,9 @@ static int services_of(struct ctx *c, yaml_node_t *v, struct cb_config *cfg)
 	if (cfg_want(c, v, YAML_SEQUENCE_NODE, "services"))
 		return -1;
 	cnt = (size_t)(v->data.sequence.items.top - v->data.sequence.items.start);
+	/* No more than the datapath holds, and the duplicate checks below stay bounded. */
+	if (cnt > CB_MAX_SERVICES)
+		return cfg_fail_at(c, v, "at most %d services", CB_MAX_SERVICES);
 	cfg->services = calloc(cnt ? cnt : 1, sizeof(*cfg->services));
 	if (!cfg->services)
 		return cfg_fail_at(c, v, "out of memory");
@@ -409,7 +419,13 @@ static int services_of(struct ctx *c, yaml_node_t *v, struct cb_config *cfg)
 
 			if (!strcmp(o->name, sp.s->name))
 				return cfg_fail_at(c, m, "service %s is defined twice", sp.s->name);
-			if (!memcmp(&o->vip.addr, &sp.s->vip.addr, sizeof(o->vip.addr)) &&
+			/*
+			 * The family too, as in the datapath's service key: 10.0.0.1
+			 * and a00:1:: have the same 16 address bytes (IPv4 uses the
+			 * first 4) but are different VIPs.
+			 */
+			if (o->vip.family == sp.s->vip.family &&
+			    !memcmp(&o->vip.addr, &sp.s->vip.addr, sizeof(o->vip.addr)) &&
 			    o->vip.port == sp.s->vip.port && o->proto == sp.s->proto)
 				return cfg_fail_at(c, m, "services %s and %s have the same vip, port and proto",
 					       o->name, sp.s->name);

@@ -55,6 +55,12 @@ int cb_name_of(const struct cb_maps *m, const struct cb_svc_key *key, char *name
 	return -ENOENT;
 }
 
+/* qsort through a comparator of its own type: calling strcmp through a cast is undefined. */
+static int name_cmp(const void *a, const void *b)
+{
+	return strcmp(a, b);
+}
+
 int cb_names_list(const struct cb_maps *m, char (**names)[CB_NAME_LEN], size_t *n)
 {
 	struct cb_name cur, next;
@@ -78,6 +84,11 @@ int cb_names_list(const struct cb_maps *m, char (**names)[CB_NAME_LEN], size_t *
 		cur = next;
 		prev = &cur;
 	}
-	qsort(*names, *n, CB_NAME_LEN, (int (*)(const void *, const void *))strcmp);
+	/*
+	 * With no service *names is NULL, and qsort's base is declared nonnull
+	 * even for zero elements (UBSan: "null pointer passed as argument 1").
+	 */
+	if (*n > 1)
+		qsort(*names, *n, CB_NAME_LEN, name_cmp);
 	return 0;
 }

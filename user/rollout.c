@@ -140,7 +140,12 @@ enum cb_ro_action cb_ro_check(const struct cb_cfg_rollout *cfg, struct cb_rollou
 			return on_failure(cfg, r, why);
 		snprintf(buf, sizeof(buf), "failing check %u of %u: %s", r->failures,
 			 cfg->failure_limit, why);
-		memcpy(r->reason, buf, sizeof(buf));
+		/*
+		 * The string only: the bytes of buf after its end were never
+		 * written, and r goes into the pinned rollout record (valgrind:
+		 * "bpf(attr->value) points to uninitialised byte(s)").
+		 */
+		memcpy(r->reason, buf, strlen(buf) + 1);
 		return CB_RO_NONE;
 	}
 	if (v == CB_PASS)

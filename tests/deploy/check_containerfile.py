@@ -26,7 +26,9 @@ TEST_ONLY = {"libcmocka-dev", "iproute2", "util-linux", "ethtool", "nginx-light"
              # make bench only
              "netsniff-ng", "nftables", "iptables", "gnuplot-nox",
              # make vmtest only
-             "qemu-system-x86", "busybox-static", "cpio", "kmod", "xz-utils", "zstd"}
+             "qemu-system-x86", "busybox-static", "cpio", "kmod", "xz-utils", "zstd",
+             # libFuzzer targets, make check-asan
+             "libclang-rt-14-dev", "valgrind"}
 results = []
 
 

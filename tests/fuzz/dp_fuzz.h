@@ -255,6 +255,7 @@ struct fz_tally {
 	int n;                   /* nsvc * CB_TRACKS */
 };
 
+int fz_failf(char *why, size_t wlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 int fz_tally_init(struct fz_tally *t, int nsvc);
 void fz_tally_reset(struct fz_tally *t);
 void fz_tally_free(struct fz_tally *t);

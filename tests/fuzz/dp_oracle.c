@@ -268,16 +268,6 @@ uint16_t fz_sum_l4(const uint8_t *p, const struct fz_view *v)
 	return fold(s + sum(p + v->l4, v->l4_len));
 }
 
-static int failf(char *why, size_t wlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(why, wlen, fmt, ap);
-	va_end(ap);
-	return -1;
-}
-
 static void addr_str(int family, const union cb_addr *a, uint16_t port, char *buf, size_t n)
 {
 	if (family == 4)
@@ -347,21 +337,21 @@ static int check_rewrite(const struct fz_lab *lab, enum fz_hook h, const uint8_t
 
 	for (size_t i = 0; i < r->out_len; i++)
 		if (in[i] != out[i] && !may_change(v, i, fwd, redirect))
-			return failf(why, wlen, "byte %zu changed (%02x -> %02x) outside the "
+			return fz_failf(why, wlen, "byte %zu changed (%02x -> %02x) outside the "
 				     "NAT fields", i, in[i], out[i]);
 	if (v->family == 4 && (ci = fz_sum_ip4(in, v)) != (co = fz_sum_ip4(out, v)))
-		return failf(why, wlen, "IPv4 header checksum residual %04x became %04x", ci, co);
+		return fz_failf(why, wlen, "IPv4 header checksum residual %04x became %04x", ci, co);
 	if (v->family == 4 && ci != 0xffff)
 		fz_stats.nat_badsum++;
 	if (v->udp_zero) {
 		if (get16(out + v->csum_off))
-			return failf(why, wlen, "UDP checksum 0 (none) became %04x",
+			return fz_failf(why, wlen, "UDP checksum 0 (none) became %04x",
 				     get16(out + v->csum_off));
 	} else {
 		if (v->proto == IPPROTO_UDP && !get16(out + v->csum_off))
-			return failf(why, wlen, "UDP checksum written as 0 (means none)");
+			return fz_failf(why, wlen, "UDP checksum written as 0 (means none)");
 		if ((ci = fz_sum_l4(in, v)) != (co = fz_sum_l4(out, v)))
-			return failf(why, wlen, "%s checksum residual %04x became %04x%s",
+			return fz_failf(why, wlen, "%s checksum residual %04x became %04x%s",
 				     v->proto == IPPROTO_TCP ? "TCP" : "UDP", ci, co,
 				     ci == 0xffff ? " (valid checksum broken)" : "");
 		if (ci != 0xffff)
@@ -379,15 +369,15 @@ static int check_rewrite(const struct fz_lab *lab, enum fz_hook h, const uint8_t
 	expect = h != FZ_TC_OUT && v->ntags == 0 && v->ttl > 1 && n &&
 		 (h == FZ_TC_IN || lab->tx_port[n->side]);
 	if (redirect != expect && (redirect || !martian_src(v, out)))
-		return failf(why, wlen, "%s, expected %s (ttl %u, %d tags, %s neighbour)",
+		return fz_failf(why, wlen, "%s, expected %s (ttl %u, %d tags, %s neighbour)",
 			     redirect ? "redirected" : "handed to the stack",
 			     expect ? "a redirect" : "the stack", v->ttl, v->ntags, n ? "a" : "no");
 	if (redirect) {
 		if (out[v->l3 + (v->family == 4 ? 8 : 7)] != (uint8_t)(v->ttl - 1))
-			return failf(why, wlen, "redirected with TTL %u, expected %u",
+			return fz_failf(why, wlen, "redirected with TTL %u, expected %u",
 				     out[v->l3 + (v->family == 4 ? 8 : 7)], v->ttl - 1);
 		if (memcmp(out, n->mac, 6) || memcmp(out + 6, lab->mac[n->side], 6))
-			return failf(why, wlen, "redirected with wrong MACs");
+			return fz_failf(why, wlen, "redirected with wrong MACs");
 	}
 	return 0;
 }
@@ -409,27 +399,27 @@ static int check_forward(const struct fz_lab *lab, struct fz_model *m, enum fz_h
 	be = fz_lab_backend(lab, s, &o.daddr, o.dport);
 	if (be < 0) {
 		addr_str(v->family, &o.daddr, o.dport, a, sizeof(a));
-		return failf(why, wlen, "sent to %s, not a backend of the service", a);
+		return fz_failf(why, wlen, "sent to %s, not a backend of the service", a);
 	}
 	track = sv->be[be].track;
 	if (check_rewrite(lab, h, in, v, r, 1, &o.daddr, why, wlen))
 		return -1;
 	f = fz_model_find(m, &tp);
 	if (f && f->be != be)
-		return failf(why, wlen, "flow moved from backend %d to %d", f->be, be);
+		return fz_failf(why, wlen, "flow moved from backend %d to %d", f->be, be);
 	if (sv->affinity == CB_AFFINITY_CLIENT) {
 		prev = fz_model_client_be(m, &tp, s, be);
 		if (prev >= 0 && prev != be)
-			return failf(why, wlen, "client affinity: client moved from backend "
+			return fz_failf(why, wlen, "client affinity: client moved from backend "
 				     "%d to %d", prev, be);
 	}
 	ot = fz_lab_override(lab, s, &v->saddr);
 	if (ot >= 0 && sv->ntrack[ot] && track != ot)
-		return failf(why, wlen, "override to track %d ignored (went to %d)", ot, track);
+		return fz_failf(why, wlen, "override to track %d ignored (went to %d)", ot, track);
 	if (ot < 0 && sv->weight == 0 && sv->ntrack[0] && track != 0)
-		return failf(why, wlen, "weight 0 but sent to canary");
+		return fz_failf(why, wlen, "weight 0 but sent to canary");
 	if (ot < 0 && sv->weight == CB_WEIGHT_MAX && sv->ntrack[1] && track != 1)
-		return failf(why, wlen, "weight 100 %% but sent to stable");
+		return fz_failf(why, wlen, "weight 100 %% but sent to stable");
 	/*
 	 * Connections: every flow the model had not seen is one; a flow it knows
 	 * may start another only with a SYN after a FIN or RST (port reuse), or
@@ -439,7 +429,7 @@ static int check_forward(const struct fz_lab *lab, struct fz_model *m, enum fz_h
 	if (!f) {
 		f = fz_model_add(m, lab, &tp, s, be);
 		if (!f)
-			return failf(why, wlen, "the model is full");
+			return fz_failf(why, wlen, "the model is full");
 		t->conn_lo[k]++;
 		t->conn_hi[k]++;
 	} else if ((v->proto == IPPROTO_TCP && syn && f->closing) || now - f->last > 8.0) {
@@ -473,7 +463,7 @@ static int check_reply(const struct fz_lab *lab, enum fz_hook h, const uint8_t *
 		memset(&s, 0, sizeof(s));
 		memcpy(s.b, r->out + v->l3 + (v->family == 4 ? 12 : 8), alen);
 		addr_str(v->family, &s, get16(r->out + v->l4), a, sizeof(a));
-		return failf(why, wlen, "reply restored to %s, not to its VIP:port", a);
+		return fz_failf(why, wlen, "reply restored to %s, not to its VIP:port", a);
 	}
 	if (check_rewrite(lab, h, in, v, r, 0, &v->daddr, why, wlen))
 		return -1;
@@ -549,16 +539,16 @@ static int fz_judge(const struct fz_lab *lab, struct fz_model *m, enum fz_hook h
 	fz_stats.verdict[h][r->verdict]++;
 	if (r->verdict == FZ_V_REFUSED) {
 		if (!refusal_ok(h, in, in_len, r->err))
-			return failf(why, wlen, "the kernel refused the run: %s%s",
+			return fz_failf(why, wlen, "the kernel refused the run: %s%s",
 				     strerror(-r->err),
 				     r->err == -EBADMSG ? " (skb->csum not kept right)" : "");
 		t->refused++;
 		return 0;
 	}
 	if (r->verdict == FZ_V_OTHER)
-		return failf(why, wlen, "unexpected program return code");
+		return fz_failf(why, wlen, "unexpected program return code");
 	if (r->verdict == FZ_V_REDIRECT && h == FZ_TC_OUT)
-		return failf(why, wlen, "tc egress redirected");
+		return fz_failf(why, wlen, "tc egress redirected");
 	if (v.cls != FZ_C_PASS) {
 		tp = tuple_of(&v);
 		if (h != FZ_TC_OUT)
@@ -568,9 +558,9 @@ static int fz_judge(const struct fz_lab *lab, struct fz_model *m, enum fz_hook h
 	}
 	if (r->verdict == FZ_V_PASS && r->out_len == in_len && !memcmp(r->out, in, in_len)) {
 		if (v.cls == FZ_C_OK && s >= 0)
-			return failf(why, wlen, "packet for a service passed untouched");
+			return fz_failf(why, wlen, "packet for a service passed untouched");
 		if (v.cls == FZ_C_OK && rf)
-			return failf(why, wlen, "reply of a known flow passed untouched");
+			return fz_failf(why, wlen, "reply of a known flow passed untouched");
 		t->untouched++;
 		if (v.cls == FZ_C_PASS) {
 			t->untouched_parse++;
@@ -584,23 +574,23 @@ static int fz_judge(const struct fz_lab *lab, struct fz_model *m, enum fz_hook h
 		return 0;
 	}
 	if (v.cls == FZ_C_PASS)
-		return failf(why, wlen, "must pass untouched (%s), but %s", v.why,
+		return fz_failf(why, wlen, "must pass untouched (%s), but %s", v.why,
 			     r->verdict == FZ_V_DROP ? "was dropped" : "was changed");
 	if (s >= 0 && !lab->svc[s].nbe) {
 		if (r->verdict != FZ_V_DROP)
-			return failf(why, wlen, "service without backends: expected a drop");
+			return fz_failf(why, wlen, "service without backends: expected a drop");
 		t->drop++;
 		t->drops[s * CB_TRACKS]++;
 		fz_stats.drop++;
 		return 0;
 	}
 	if (r->verdict == FZ_V_DROP)
-		return failf(why, wlen, "dropped (%s)", s >= 0 ? "service with backends" :
+		return fz_failf(why, wlen, "dropped (%s)", s >= 0 ? "service with backends" :
 			     rf ? "reply of a known flow" : "no service");
 	if (s < 0 && !rf)
-		return failf(why, wlen, "rewritten, but for no service and no known flow");
+		return fz_failf(why, wlen, "rewritten, but for no service and no known flow");
 	if (r->out_len != in_len)
-		return failf(why, wlen, "length changed: %zu -> %zu", in_len, r->out_len);
+		return fz_failf(why, wlen, "length changed: %zu -> %zu", in_len, r->out_len);
 	track = s >= 0 ? check_forward(lab, m, h, in, &v, s, r, t, why, wlen) :
 		check_reply(lab, h, in, &v, rf, r, t, why, wlen);
 	if (track < 0)

@@ -24,7 +24,8 @@
 
 #include "dp_fuzz.h"
 
-static int failf(char *why, size_t wlen, const char *fmt, ...)
+/* Write the reason of a violation into why; returns -1 for "return fz_failf(...)". */
+int fz_failf(char *why, size_t wlen, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -83,7 +84,7 @@ int fz_check_counters(const struct fz_lab *lab, const struct fz_counters *a,
 	uint64_t ns = DG(CB_G_PASS_NOT_SERVICE);
 
 	if (parse + ns != t->untouched || ns < t->untouched_ns || parse < t->untouched_parse)
-		return failf(why, wlen, "untouched passes: %llu (%llu for no service, %llu not "
+		return fz_failf(why, wlen, "untouched passes: %llu (%llu for no service, %llu not "
 			     "parsed), counters: %llu not-service + %llu parse failures",
 			     (unsigned long long)t->untouched, (unsigned long long)t->untouched_ns,
 			     (unsigned long long)t->untouched_parse, (unsigned long long)ns,
@@ -91,7 +92,7 @@ int fz_check_counters(const struct fz_lab *lab, const struct fz_counters *a,
 	if (DG(CB_G_FWD_REDIRECT) != t->redirect || DG(CB_G_FWD_STACK) != t->nat_stack ||
 	    DG(CB_G_REV_NAT) != t->rev_nat || DG(CB_G_DROP_NO_BACKEND) != t->drop ||
 	    DG(CB_G_CT_RESELECT))
-		return failf(why, wlen, "verdicts: %llu redirects, %llu to the stack, %llu reverse "
+		return fz_failf(why, wlen, "verdicts: %llu redirects, %llu to the stack, %llu reverse "
 			     "NATs, %llu drops; counters: %llu, %llu, %llu, %llu (reselect %llu)",
 			     (unsigned long long)t->redirect, (unsigned long long)t->nat_stack,
 			     (unsigned long long)t->rev_nat, (unsigned long long)t->drop,
@@ -104,7 +105,7 @@ int fz_check_counters(const struct fz_lab *lab, const struct fz_counters *a,
 		int k0 = s * CB_TRACKS;
 
 		if (DT(k0, drops) + DT(k0 + 1, drops) != t->drops[k0])
-			return failf(why, wlen, "service %d: %llu drops counted, %llu seen", s,
+			return fz_failf(why, wlen, "service %d: %llu drops counted, %llu seen", s,
 				     (unsigned long long)(DT(k0, drops) + DT(k0 + 1, drops)),
 				     (unsigned long long)t->drops[k0]);
 		for (int k = k0; k < k0 + CB_TRACKS; k++) {
@@ -113,7 +114,7 @@ int fz_check_counters(const struct fz_lab *lab, const struct fz_counters *a,
 			    DT(k, resets_from_backend) != t->rst_backend[k] ||
 			    DT(k, connections) < t->conn_lo[k] ||
 			    DT(k, connections) > t->conn_hi[k])
-				return failf(why, wlen, "service %d track %d: counted packets "
+				return fz_failf(why, wlen, "service %d track %d: counted packets "
 					     "%llu bytes %llu rst %llu/%llu conns %llu; seen %llu, "
 					     "%llu, %llu/%llu, %llu..%llu", s, k - k0,
 					     (unsigned long long)DT(k, packets),

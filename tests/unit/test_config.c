@@ -5,6 +5,8 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
 
@@ -185,6 +187,44 @@ static void test_load_missing_file(void **state)
 	assert_non_null(strstr(err.msg, "/nonexistent/cb.yaml: No such file"));
 }
 
+/* Found while fuzzing (tests/fuzz): cases that config.c got wrong or slow. */
+static void test_families_and_limits(void **state)
+{
+	/* 10.0.0.1 and a00:1:: share their 16 address bytes, but are two VIPs. */
+	static const char two[] =
+		"services:\n  - {name: a, vip: 10.0.0.1, port: 80}\n"
+		"  - {name: b, vip: 'a00:1::', port: 80}\n";
+	static const char scalar_steps[] =
+		"services:\n  - {name: a, vip: 10.0.0.1, port: 80, stable: [10.0.0.2], rollout: {steps: 5}}\n";
+	struct cb_config c;
+	struct cb_cfg_err err;
+	char *y;
+	size_t len = 0, cap = 64 * (CB_MAX_SERVICES + 2);
+
+	(void)state;
+	assert_int_equal(cb_config_parse(two, strlen(two), "f.yaml", &c, &err), 0);
+	assert_int_equal(c.nservices, 2);
+	cb_config_free(&c);
+	assert_int_equal(cb_config_parse(scalar_steps, strlen(scalar_steps), "f.yaml", &c, &err), -1);
+	assert_non_null(strstr(err.msg, "steps must be a list"));
+
+	/* Too many backends or services: refused at the list, before any per-item check. */
+	y = malloc(cap);
+	assert_non_null(y);
+	len = (size_t)snprintf(y, cap, "services:\n  - {name: a, vip: 10.0.0.1, port: 80, stable: [");
+	for (int i = 0; i <= CB_MAX_TRACK_BACKENDS; i++)
+		len += (size_t)snprintf(y + len, cap - len, "%s10.1.%d.%d", i ? ", " : "", i / 250, i % 250 + 1);
+	len += (size_t)snprintf(y + len, cap - len, "]}\n");
+	assert_int_equal(cb_config_parse(y, len, "f.yaml", &c, &err), -1);
+	assert_non_null(strstr(err.msg, "at most 1024 backends"));
+	len = (size_t)snprintf(y, cap, "services:\n");
+	for (int i = 0; i <= CB_MAX_SERVICES; i++)
+		len += (size_t)snprintf(y + len, cap - len, "  - {name: s%d}\n", i);
+	assert_int_equal(cb_config_parse(y, len, "f.yaml", &c, &err), -1);
+	assert_non_null(strstr(err.msg, "f.yaml:2:3: at most 16384 services"));
+	free(y);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -193,6 +233,7 @@ int main(void)
 		cmocka_unit_test(test_errors_name_the_place),
 		cmocka_unit_test(test_defaults_and_pause_steps),
 		cmocka_unit_test(test_load_missing_file),
+		cmocka_unit_test(test_families_and_limits),
 	};
 
 	return cmocka_run_group_tests_name("config", tests, NULL, NULL);
