@@ -23,7 +23,7 @@ trap 'rm -f "$log"' EXIT
 for t in "$@"; do
 	# A suite is a command: its path, then its arguments, split at spaces.
 	read -ra cmd <<<"$t"
-	echo "=== $(basename "${cmd[0]}")"
+	echo "=== ${cmd[0]}"
 	"${cmd[@]}" 2>&1 | tee "$log"
 	rc=${PIPESTATUS[0]}
 	p=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' "$log" | tail -n 1)
