@@ -22,7 +22,7 @@ int pkt_addr_eq(const union cb_addr *a, const union cb_addr *b)
 	return !memcmp(a->b, b->b, sizeof(a->b));
 }
 
-static uint32_t sum16(const uint8_t *p, size_t len, uint32_t s)
+uint32_t pkt_sum16(const uint8_t *p, size_t len, uint32_t s)
 {
 	for (size_t i = 0; i + 1 < len; i += 2)
 		s += (uint32_t)(p[i] << 8 | p[i + 1]);
@@ -31,7 +31,7 @@ static uint32_t sum16(const uint8_t *p, size_t len, uint32_t s)
 	return s;
 }
 
-static uint16_t fold(uint32_t s)
+uint16_t pkt_fold(uint32_t s)
 {
 	while (s >> 16)
 		s = (s & 0xffff) + (s >> 16);
@@ -44,14 +44,14 @@ static uint16_t l4_csum(int family, const uint8_t *l3, const uint8_t *l4, size_t
 	uint32_t s = 0;
 
 	if (family == 4) {
-		s = sum16(l3 + 12, 8, s);
+		s = pkt_sum16(l3 + 12, 8, s);
 	} else {
-		s = sum16(l3 + 8, 32, s);
+		s = pkt_sum16(l3 + 8, 32, s);
 	}
 	s += (uint32_t)proto;
 	s += (uint32_t)(l4len & 0xffff) + (uint32_t)(l4len >> 16);
-	s = sum16(l4, l4len, s);
-	return htons(fold(s));
+	s = pkt_sum16(l4, l4len, s);
+	return htons(pkt_fold(s));
 }
 
 static void put16(uint8_t *p, uint16_t v) { p[0] = v >> 8; p[1] = v & 0xff; }
@@ -102,7 +102,7 @@ size_t pkt_build(uint8_t *buf, const struct pkt_spec *s)
 			ip[20 + i] = 1;          /* NOP options */
 		if (s->ip_opts)
 			ip[20 + s->ip_opts - 1] = 0;  /* end of options */
-		put16(ip + 10, fold(sum16(ip, hl, 0)));
+		put16(ip + 10, pkt_fold(pkt_sum16(ip, hl, 0)));
 		l4 = l3 + hl;
 	} else {
 		union cb_addr sa = s->src_addr ? *s->src_addr : pkt_addr(6, s->src),
@@ -164,7 +164,7 @@ size_t pkt_build(uint8_t *buf, const struct pkt_spec *s)
 	} else {
 		t[0] = s->family == 4 ? 8 : 128;   /* echo request */
 		if (s->family == 4)
-			put16(t + 2, fold(sum16(t, l4len, 0)));
+			put16(t + 2, pkt_fold(pkt_sum16(t, l4len, 0)));
 		else
 			memcpy(t + 2, &(uint16_t){ l4_csum(6, ip, t, l4len, proto) }, 2);
 	}
@@ -202,7 +202,7 @@ int pkt_check(const uint8_t *buf, size_t len, struct pkt_view *v)
 		memcpy(v->saddr.b, ip + 12, 4);
 		memcpy(v->daddr.b, ip + 16, 4);
 		v->l4_off = l3 + hl;
-		if (fold(sum16(ip, hl, 0)) != 0)
+		if (pkt_fold(pkt_sum16(ip, hl, 0)) != 0)
 			return -1;
 		len = l3 + tot;
 	} else if (et == ETH_P_IPV6) {
@@ -251,9 +251,9 @@ int pkt_check(const uint8_t *buf, size_t len, struct pkt_view *v)
 	uint32_t s;
 
 	memcpy(copy, t, l4len);
-	s = v->family == 4 ? sum16(buf + v->l3_off + 12, 8, 0) : sum16(buf + v->l3_off + 8, 32, 0);
+	s = v->family == 4 ? pkt_sum16(buf + v->l3_off + 12, 8, 0) : pkt_sum16(buf + v->l3_off + 8, 32, 0);
 	s += (uint32_t)v->proto + (uint32_t)l4len;
-	s = sum16(copy, l4len, s);
+	s = pkt_sum16(copy, l4len, s);
 	free(copy);
-	return fold(s) == 0 ? 0 : -1;
+	return pkt_fold(s) == 0 ? 0 : -1;
 }

@@ -41,6 +41,10 @@ struct pkt_view {
 	uint16_t udp_csum;
 };
 
+/* Internet checksum: add len bytes at p as 16-bit big-endian words to s; fold and invert. */
+uint32_t pkt_sum16(const uint8_t *p, size_t len, uint32_t s);
+uint16_t pkt_fold(uint32_t s);
+
 /* Build a packet with valid checksums; returns its length. */
 size_t pkt_build(uint8_t *buf, const struct pkt_spec *s);
 

@@ -168,19 +168,16 @@ void test_spec7_ipv4_options_are_natted(void **state)
 static size_t v4_with_options(uint8_t *pkt, struct pkt_spec *p, const uint8_t *opt, size_t n)
 {
 	size_t len, l3 = 14;
-	uint32_t sum = 0;
+	uint16_t sum;
 
 	p->ip_opts = 8;
 	len = pkt_build(pkt, p);
 	memset(pkt + l3 + 20, 0, 8);            /* end of options */
 	memcpy(pkt + l3 + 20, opt, n);
 	pkt[l3 + 10] = pkt[l3 + 11] = 0;
-	for (size_t i = 0; i < 28; i += 2)
-		sum += (uint32_t)(pkt[l3 + i] << 8 | pkt[l3 + i + 1]);
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	pkt[l3 + 10] = (uint8_t)(~sum >> 8);
-	pkt[l3 + 11] = (uint8_t)~sum;
+	sum = pkt_fold(pkt_sum16(pkt + l3, 28, 0));
+	pkt[l3 + 10] = (uint8_t)(sum >> 8);
+	pkt[l3 + 11] = (uint8_t)sum;
 	return len;
 }
 

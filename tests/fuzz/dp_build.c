@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "dp_gen.h"
+#include "pkt.h"
 
 static void put16(uint8_t *p, uint16_t v)
 {
@@ -16,29 +17,13 @@ static uint16_t get16(const uint8_t *p)
 	return (uint16_t)(p[0] << 8 | p[1]);
 }
 
-static uint32_t add16(const uint8_t *p, size_t n, uint32_t s)
-{
-	for (size_t i = 0; i + 1 < n; i += 2)
-		s += get16(p + i);
-	if (n & 1)
-		s += (uint32_t)p[n - 1] << 8;
-	return s;
-}
-
-static uint16_t csum_final(uint32_t s)
-{
-	while (s >> 16)
-		s = (s & 0xffff) + (s >> 16);
-	return (uint16_t)~s;
-}
-
 /* L4 checksum with the pseudo-header of the IP header at ip. */
 static uint16_t l4_csum(int family, const uint8_t *ip, const uint8_t *l4, size_t n, int proto)
 {
-	uint32_t s = family == 4 ? add16(ip + 12, 8, 0) : add16(ip + 8, 32, 0);
+	uint32_t s = family == 4 ? pkt_sum16(ip + 12, 8, 0) : pkt_sum16(ip + 8, 32, 0);
 
 	s += (uint32_t)proto + (uint32_t)(n >> 16) + (uint32_t)(n & 0xffff);
-	return csum_final(add16(l4, n, s));
+	return pkt_fold(pkt_sum16(l4, n, s));
 }
 
 size_t fz_build(const struct fz_spec *s, uint8_t *buf)
@@ -67,7 +52,7 @@ size_t fz_build(const struct fz_spec *s, uint8_t *buf)
 		memcpy(ip + 12, s->src.b, 4);
 		memcpy(ip + 16, s->dst.b, 4);
 		memcpy(ip + 20, s->ipopt, s->ipopt_len);
-		put16(ip + 10, csum_final(add16(ip, hl, 0)));
+		put16(ip + 10, pkt_fold(pkt_sum16(ip, hl, 0)));
 	} else {
 		memset(ip, 0, 40);
 		ip[0] = 0x60;
@@ -114,7 +99,7 @@ size_t fz_build(const struct fz_spec *s, uint8_t *buf)
 	} else {
 		t[0] = s->family == 4 ? 8 : 128;    /* echo request */
 		put16(t + 4, s->sport);
-		put16(t + 2, s->family == 4 ? csum_final(add16(t, l4len, 0)) :
+		put16(t + 2, s->family == 4 ? pkt_fold(pkt_sum16(t, l4len, 0)) :
 			     l4_csum(6, ip, t, l4len, IPPROTO_ICMPV6));
 	}
 	return l4 + l4len;
@@ -182,7 +167,7 @@ void fz_fix_csums(uint8_t *p, size_t len)
 
 		if (hl >= 20 && l.l3 + hl <= len) {
 			put16(ip + 10, 0);
-			put16(ip + 10, csum_final(add16(ip, hl, 0)));
+			put16(ip + 10, pkt_fold(pkt_sum16(ip, hl, 0)));
 		}
 		end = l.l3 + get16(ip + 2);
 	} else {
@@ -222,10 +207,10 @@ uint16_t fz_udp_presum(const uint8_t *p, size_t len)
 	n = get16(p + l.l4 + 4);
 	if (n < 8 || l.l4 + n > len)
 		return 0;
-	s = l.family == 4 ? add16(ip + 12, 8, 0) : add16(ip + 8, 32, 0);
+	s = l.family == 4 ? pkt_sum16(ip + 12, 8, 0) : pkt_sum16(ip + 8, 32, 0);
 	s += IPPROTO_UDP + (uint32_t)n;
-	s = add16(p + l.l4, 6, s);
-	s = add16(p + l.l4 + 8, n - 8, s);
+	s = pkt_sum16(p + l.l4, 6, s);
+	s = pkt_sum16(p + l.l4 + 8, n - 8, s);
 	while (s >> 16)
 		s = (s & 0xffff) + (s >> 16);
 	return (uint16_t)s;
