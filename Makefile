@@ -14,32 +14,48 @@ BPF_CFLAGS := -O2 -g -target bpf -mcpu=v3 -D__BPF__ -Wall -Werror -Iinclude -Ibp
 
 # CFLAGS/LDFLAGS are the user's (e.g. sanitizers); what the build needs is added here.
 CFLAGS    ?= -O2 -g
-ALL_CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Iinclude -Iuser -I$(BUILD) \
+ALL_CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wshadow -Werror -Iinclude -I$(BUILD) \
              -DCB_VERSION='"$(VERSION)"' $(CFLAGS)
-LDLIBS    := -lbpf -lelf -lz -lyaml -lmicrohttpd -lm
-CLI_LIBS  := $(shell pkg-config --libs libnl-route-3.0 libnl-genl-3.0 json-c 2>/dev/null)
-CLI_CFLAGS := $(shell pkg-config --cflags libnl-route-3.0 libnl-genl-3.0 json-c 2>/dev/null)
+DEPFLAGS  := -MMD -MP
+NL_CFLAGS := $(shell pkg-config --cflags libnl-route-3.0 libnl-genl-3.0 2>/dev/null)
+NL_LIBS   := $(shell pkg-config --libs libnl-route-3.0 libnl-genl-3.0 2>/dev/null)
+JSON_CFLAGS := $(shell pkg-config --cflags json-c 2>/dev/null)
+JSON_LIBS := $(shell pkg-config --libs json-c 2>/dev/null)
+LDLIBS    := -lbpf -lelf -lz -lyaml -lmicrohttpd -lm $(NL_LIBS)
 
 BPF_SRC   := bpf/canary.bpf.c
-BPF_HDRS  := $(wildcard bpf/*.h) include/canary_bpf.h
+BPF_HDRS  := $(wildcard bpf/*.h) include/canary_bpf.h include/canary_params.h
 BPF_OBJ   := $(BUILD)/canary.bpf.o
 SKEL      := $(BUILD)/canary.skel.h
 
-CLI_SRC   := user/main.c user/cli.c user/help.c user/view.c user/pinned.c user/iface.c user/attach.c \
-             user/cmd_attach.c user/cmd_service.c user/cmd_backend.c user/cmd_stats.c \
-             user/cmd_rollout.c user/agent.c user/agent_svc.c user/agent_ro.c \
-             user/agent_metrics.c user/agent_export.c user/agent_links.c
-BIN       := $(BUILD)/canary-bpf
-# Everything else in user/ is the library the CLI, the agent and the tests link.
-LIB_SRC   := $(filter-out $(CLI_SRC),$(wildcard user/*.c))
-LIB_OBJ   := $(LIB_SRC:user/%.c=$(BUILD)/user/%.o)
+# user/ is three rooms, and the folder decides what goes where (docs/architecture.md):
+#   user/lib    the map-state library and what the CLI and the agent share: libcanary.a
+#   user/agent  the node daemon: libcanary-agent.a
+#   user/cli    the command line: the objects of build/canary-bpf
+# Each room sees only its own headers and those of the rooms below it, so a
+# library file that reached up into the agent or the CLI would not compile.
+LIB_INC   := -Iuser/lib $(NL_CFLAGS)
+AGENT_INC := $(LIB_INC) -Iuser/agent
+CLI_INC   := $(AGENT_INC) -Iuser/cli $(JSON_CFLAGS)
+USER_HDRS := $(wildcard user/*/*.h) include/canary_bpf.h include/canary_params.h
+
+LIB_SRC   := $(wildcard user/lib/*.c)
+AGENT_SRC := $(wildcard user/agent/*.c)
+CLI_SRC   := $(wildcard user/cli/*.c)
+LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/%.o)
+AGENT_OBJ := $(AGENT_SRC:%.c=$(BUILD)/%.o)
+CLI_OBJ   := $(CLI_SRC:%.c=$(BUILD)/%.o)
 LIB       := $(BUILD)/libcanary.a
+AGENT_LIB := $(BUILD)/libcanary-agent.a
+# What the CLI, the tests and the benchmarks link, in link order.
+LIBS      := $(AGENT_LIB) $(LIB)
+BIN       := $(BUILD)/canary-bpf
 
 DP_TEST_SRC := $(wildcard tests/datapath/*.c)
 DP_TEST     := $(BUILD)/tests/test_datapath
 UNIT_TESTS  := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c))
 
-.PHONY: all deps check test demo bench bench-build soak fuzz install clean
+.PHONY: all deps check test unit demo bench bench-build soak fuzz install clean
 
 all: $(BIN)
 
@@ -52,23 +68,40 @@ $(BPF_OBJ): $(BPF_SRC) $(BPF_HDRS) | $(BUILD)
 $(SKEL): $(BPF_OBJ)
 	$(BPFTOOL) gen skeleton $< name canary > $@.tmp && mv $@.tmp $@
 
-$(BUILD)/user/%.o: user/%.c $(wildcard user/*.h) include/canary_bpf.h | $(BUILD)
+# Objects carry their header dependencies (-MMD); skel.o, the only user of the
+# generated skeleton, needs it before its first compile.
+$(BUILD)/user/lib/%.o: user/lib/%.c | $(BUILD)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -c $< -o $@
+	$(CC) $(ALL_CFLAGS) $(DEPFLAGS) $(LIB_INC) -c $< -o $@
+
+$(BUILD)/user/lib/skel.o: $(SKEL)
+
+$(BUILD)/user/agent/%.o: user/agent/%.c | $(BUILD)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(DEPFLAGS) $(AGENT_INC) -c $< -o $@
+
+$(BUILD)/user/cli/%.o: user/cli/%.c | $(BUILD)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(DEPFLAGS) $(CLI_INC) -c $< -o $@
+
+-include $(LIB_OBJ:.o=.d) $(AGENT_OBJ:.o=.d) $(CLI_OBJ:.o=.d)
 
 $(LIB): $(LIB_OBJ)
-	$(AR) rcs $@ $^
+	rm -f $@ && $(AR) rcs $@ $^
 
-$(BIN): $(CLI_SRC) $(wildcard user/*.h) $(SKEL) $(LIB)
-	$(CC) $(ALL_CFLAGS) $(CLI_CFLAGS) $(CLI_SRC) $(LIB) $(CLI_LIBS) $(LDLIBS) $(LDFLAGS) -o $@
+$(AGENT_LIB): $(AGENT_OBJ)
+	rm -f $@ && $(AR) rcs $@ $^
 
-$(DP_TEST): $(DP_TEST_SRC) $(wildcard tests/datapath/*.h) user/skel_maps.h $(SKEL) $(LIB)
+$(BIN): $(CLI_OBJ) $(LIBS)
+	$(CC) $(CLI_OBJ) $(LIBS) $(JSON_LIBS) $(LDLIBS) $(LDFLAGS) -o $@
+
+$(DP_TEST): $(DP_TEST_SRC) $(wildcard tests/datapath/*.h) $(USER_HDRS) $(SKEL) $(LIBS)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -Itests/datapath $(DP_TEST_SRC) $(LIB) $(LDLIBS) -lcmocka -lm -lpthread $(LDFLAGS) -o $@
+	$(CC) $(ALL_CFLAGS) $(AGENT_INC) -Itests/datapath $(DP_TEST_SRC) $(LIBS) $(LDLIBS) -lcmocka -lm -lpthread $(LDFLAGS) -o $@
 
-$(BUILD)/tests/%: tests/unit/%.c $(LIB)
+$(BUILD)/tests/%: tests/unit/%.c $(USER_HDRS) $(LIBS)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $< $(LIB) $(LDLIBS) -lcmocka -lm -lpthread $(LDFLAGS) -o $@
+	$(CC) $(ALL_CFLAGS) $(AGENT_INC) $< $(LIBS) $(LDLIBS) -lcmocka -lm -lpthread $(LDFLAGS) -o $@
 
 $(BUILD):
 	@mkdir -p $@
@@ -99,9 +132,9 @@ $(BENCH_MIN_SKEL): $(BENCH_MIN_OBJ)
 	$(BPFTOOL) gen skeleton $< name bench_min > $@.tmp && mv $@.tmp $@
 
 $(BENCH_PROG): $(wildcard tests/bench/prog_*.c tests/bench/*.h) tests/datapath/pkt.c tests/datapath/pkt.h \
-		 user/skel_maps.h $(SKEL) $(BENCH_MIN_SKEL) $(LIB)
+		 $(USER_HDRS) $(SKEL) $(BENCH_MIN_SKEL) $(LIBS)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -Itests/bench -Itests/datapath $(filter %.c,$^) $(LIB) $(LDLIBS) -lm $(LDFLAGS) -o $@
+	$(CC) $(ALL_CFLAGS) $(AGENT_INC) -Itests/bench -Itests/datapath $(filter %.c,$^) $(LIBS) $(LDLIBS) -lm $(LDFLAGS) -o $@
 
 bench-build: $(BIN) $(BENCH_PROG) $(E2E_CLIENT) $(SLOWSRV)
 

@@ -6,6 +6,7 @@
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
 #include "canary_bpf.h"
+#include "canary_params.h"
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -174,7 +175,7 @@ static __always_inline void cb_count(__u32 idx)
 
 static __always_inline struct cb_track_stats *cb_track_stats(__u32 svc_id, __u32 track)
 {
-	__u32 idx = svc_id * CB_TRACKS + (track & 1);
+	__u32 idx = cb_stats_idx(svc_id, track);
 
 	return bpf_map_lookup_elem(&cb_stats, &idx);
 }

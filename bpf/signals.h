@@ -13,7 +13,7 @@
 
 static __always_inline void cb_hist_add(__u32 svc_id, __u32 track, __u32 kind, __u64 ns)
 {
-	__u32 key = (svc_id * CB_TRACKS + (track & 1)) * CB_HISTS + kind;
+	__u32 key = cb_hist_idx(svc_id, track, kind);
 	struct cb_hist *h = bpf_map_lookup_elem(&cb_hist, &key);
 	__u64 us = ns / 1000;
 	__u32 b;

@@ -2,7 +2,8 @@
 /*
  * The one header shared by bpf/ and user/: every map key and value layout.
  * Any change to a layout below must bump CB_LAYOUT_VERSION, because pinned
- * maps outlive the binary that created them.
+ * maps outlive the binary that created them. Timing policy (lifetimes,
+ * refresh intervals) is not layout: it lives in canary_params.h.
  */
 #ifndef CANARY_BPF_H
 #define CANARY_BPF_H
@@ -28,15 +29,8 @@
 
 #define CB_WEIGHT_MAX    10000   /* basis points: 100.00 % */
 
-/* Conntrack lifetimes (ns). */
-#define CB_CT_TCP_LIFETIME    (6ULL * 3600 * 1000000000ULL)
-#define CB_CT_CLOSE_LIFETIME  (10ULL * 1000000000ULL)
-#define CB_CT_UDP_LIFETIME    (60ULL * 1000000000ULL)
-/* Timestamps are refreshed at most this often, to keep the hot path read-only. */
-#define CB_CT_REFRESH_NS      (1000000000ULL)
-/* A flow's cached next hop is looked up again after this long (a route or neighbour change). */
-#define CB_NH_REFRESH_NS      (1000000000ULL)
-#define CB_NH_STAMP_SHIFT     20   /* stamps in units of 2^20 ns (~1 ms) fit 32 bits */
+/* struct cb_nexthop stamps are in units of 2^20 ns (~1 ms), so they fit 32 bits. */
+#define CB_NH_STAMP_SHIFT 20
 
 enum cb_track {
 	CB_TRACK_STABLE = 0,
@@ -194,9 +188,6 @@ struct cb_rev_entry {
 #define CB_REV_F_WAIT_STATUS 0x2  /* ... and for its final (non-1xx) status line */
 #define CB_REV_F_SYN_FAILED  0x4  /* this connect already counted as failed */
 
-/* A SYN retransmitted this long after the first one, unanswered, is a failed connect. */
-#define CB_SYN_TIMEOUT_NS (900ULL * 1000000ULL)
-
 /* cb_override4/6 LPM keys: the service id is the first 32 bits of the prefix. */
 struct cb_ovr4_key {
 	__u32 prefixlen;            /* 32 + CIDR length */
@@ -215,7 +206,7 @@ struct cb_ovr_val {
 	__u8 pad[3];
 };
 
-/* cb_stats: per-CPU, index svc_id * CB_TRACKS + track. */
+/* cb_stats: per-CPU, index cb_stats_idx(svc_id, track). */
 struct cb_track_stats {
 	__u64 packets;              /* both directions */
 	__u64 bytes;
@@ -229,7 +220,7 @@ struct cb_track_stats {
 
 /*
  * cb_hist: per-CPU log-linear latency histograms in microseconds, key
- * (svc_id * CB_TRACKS + track) * CB_HISTS + kind. Values below 8 us have a
+ * cb_hist_idx(svc_id, track, kind). Values below 8 us have a
  * bucket each; above, every power of two splits into 8 buckets, so a bucket
  * is at most 12.5 % wide and its midpoint within 6.25 % of any value in it.
  */
@@ -238,6 +229,17 @@ enum cb_hist_kind {
 	CB_HIST_TTFB = 1,           /* first request byte -> first response byte */
 	CB_HISTS = 2,
 };
+
+/* The counters of a service's track, and its histograms of one kind. */
+static inline __u32 cb_stats_idx(__u32 svc_id, __u32 track)
+{
+	return svc_id * CB_TRACKS + (track & 1);
+}
+
+static inline __u32 cb_hist_idx(__u32 svc_id, __u32 track, __u32 kind)
+{
+	return cb_stats_idx(svc_id, track) * CB_HISTS + kind;
+}
 
 #define CB_HIST_SUB      8
 #define CB_HIST_MAX_MSB  30         /* 2^31 us (36 min) and above share the last bucket */

@@ -23,14 +23,15 @@ VMTEST_BINS   := $(VMTEST_BIN)/test_datapath $(VMTEST_BIN)/canary-bpf \
 
 .PHONY: vmtest vmtest-build
 
-$(VMTEST_BIN)/test_datapath: $(DP_TEST_SRC) $(wildcard tests/datapath/*.h) user/skel_maps.h $(SKEL) $(LIB)
+$(VMTEST_BIN)/test_datapath: $(DP_TEST_SRC) $(wildcard tests/datapath/*.h) $(USER_HDRS) $(SKEL) $(LIBS)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -Itests/datapath $(DP_TEST_SRC) $(LIB) $(VMTEST_LDLIBS) -lcmocka -lm -lpthread \
+	$(CC) $(ALL_CFLAGS) $(AGENT_INC) -Itests/datapath $(DP_TEST_SRC) $(LIBS) $(VMTEST_LDLIBS) -lcmocka -lm -lpthread \
 		$(LDFLAGS) -o $@
 
-$(VMTEST_BIN)/canary-bpf: $(CLI_SRC) $(wildcard user/*.h) $(SKEL) $(LIB)
+# The CLI's objects are those of build/canary-bpf; only the link differs.
+$(VMTEST_BIN)/canary-bpf: $(CLI_OBJ) $(LIBS)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(CLI_CFLAGS) $(CLI_SRC) $(LIB) $(CLI_LIBS) $(VMTEST_LDLIBS) $(LDFLAGS) -o $@
+	$(CC) $(CLI_OBJ) $(LIBS) $(JSON_LIBS) $(VMTEST_LDLIBS) $(LDFLAGS) -o $@
 
 $(VMTEST_BIN)/cbclient: tests/e2e/cbclient.c tests/e2e/cbclient_rate.c tests/e2e/cbclient.h
 	@mkdir -p $(dir $@)

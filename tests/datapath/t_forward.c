@@ -10,6 +10,7 @@
 #include <string.h>
 #include <bpf/bpf.h>
 
+#include "canary_params.h"
 #include "tests.h"
 
 unsigned int fwd_if_client, fwd_if_backend;

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "hist.h"
+#include "canary_params.h"
 #include "tests.h"
 
 #define CLIENT "10.9.0.1"

@@ -14,9 +14,9 @@ DP_FUZZ_SEED     := 0xcb0f22
 DP_FUZZ_COUNT    := 1000000
 
 $(DP_FUZZ): $(DP_FUZZ_SRC) $(wildcard tests/fuzz/dp_*.h) tests/datapath/pkt.c tests/datapath/pkt.h \
-		 user/skel_maps.h $(SKEL) $(LIB)
+		 $(USER_HDRS) $(SKEL) $(LIBS)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -Itests/fuzz -Itests/datapath $(DP_FUZZ_SRC) tests/datapath/pkt.c $(LIB) $(LDLIBS) $(LDFLAGS) -o $@
+	$(CC) $(ALL_CFLAGS) $(AGENT_INC) -Itests/fuzz -Itests/datapath $(DP_FUZZ_SRC) tests/datapath/pkt.c $(LIBS) $(LDLIBS) $(LDFLAGS) -o $@
 
 .PHONY: fuzz-datapath
 fuzz-datapath: $(DP_FUZZ)

@@ -25,7 +25,7 @@ ASAN_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fn
 
 # The CLI's system boundary, replaced by stubs in tests/fuzz/fuzz_cli.c.
 FUZZ_CLI_WRAP := cb_state_open cb_state_close cb_state_lock cb_link_get cb_config_load \
-		 bpf_object__open_skeleton cb_attach cb_detach
+		 cb_dp_open cb_attach cb_detach
 
 .PHONY: fuzz-user fuzz-replay fuzz-cov fuzz-build fuzz-bins check-asan asan-bins
 
@@ -50,16 +50,15 @@ fuzz-cov:
 # Only meaningful inside the sub-make above (BUILD=$(FUZZ_BUILD), CFLAGS with the sanitizers).
 fuzz-bins: $(FUZZ_TARGETS:%=$(BUILD)/fuzz/fuzz_%)
 
-$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(wildcard user/*.h) $(LIB)
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(USER_HDRS) $(LIBS)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -fsanitize=fuzzer $< $(LIB) $(LDLIBS) $(LDFLAGS) -o $@
+	$(CC) $(ALL_CFLAGS) $(AGENT_INC) -fsanitize=fuzzer $< $(LIBS) $(LDLIBS) $(LDFLAGS) -o $@
 
 # The real main() and verbs; main.c's main becomes cb_cli_main (libFuzzer has the main).
-$(BUILD)/fuzz/fuzz_cli: tests/fuzz/fuzz_cli.c tests/fuzz/fuzz.h $(CLI_SRC) $(wildcard user/*.h) \
-			$(SKEL) $(LIB)
+$(BUILD)/fuzz/fuzz_cli: tests/fuzz/fuzz_cli.c tests/fuzz/fuzz.h $(CLI_SRC) $(USER_HDRS) $(LIBS)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(CLI_CFLAGS) -fsanitize=fuzzer -Dmain=cb_cli_main \
-		$(filter %.c,$^) $(LIB) $(CLI_LIBS) $(LDLIBS) \
+	$(CC) $(ALL_CFLAGS) $(CLI_INC) -fsanitize=fuzzer -Dmain=cb_cli_main \
+		$(filter %.c,$^) $(LIBS) $(JSON_LIBS) $(LDLIBS) \
 		$(addprefix -Wl$(comma)--wrap=,$(FUZZ_CLI_WRAP)) $(LDFLAGS) -o $@
 
 comma := ,

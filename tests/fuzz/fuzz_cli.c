@@ -12,7 +12,7 @@
  *   cb_state_close     nothing to close
  *   cb_link_get        no such interface (attach resolves it before the state)
  *   cb_config_load     the agent's file is not read (fuzz_config covers the parser)
- *   bpf_object__open_skeleton  'canary-bpf -V' does not parse the BPF object
+ *   cb_dp_open         'canary-bpf -V' does not parse the BPF object
  *
  * and aborts if anything past a failed open is reached (cb_state_lock,
  * cb_attach, cb_detach). No BPF map, program or file is touched; the only
@@ -46,8 +46,7 @@
 int cb_cli_main(int argc, char **argv);
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 
-struct bpf_object_skeleton;
-struct bpf_object_open_opts;
+struct bpf_object;
 
 static int state_errno;
 
@@ -56,8 +55,7 @@ void __wrap_cb_state_close(struct cb_state *st);
 int __wrap_cb_state_lock(struct cb_state *st, struct cb_err *err);
 int __wrap_cb_link_get(const char *name, struct cb_link *out, struct cb_err *err);
 int __wrap_cb_config_load(const char *path, struct cb_config *out, struct cb_cfg_err *err);
-int __wrap_bpf_object__open_skeleton(struct bpf_object_skeleton *s,
-				     const struct bpf_object_open_opts *opts);
+struct bpf_object *__wrap_cb_dp_open(struct cb_err *err);
 int __wrap_cb_attach(struct cb_state *st, const struct cb_link *l, enum cb_mode m,
 		     struct cb_err *err);
 int __wrap_cb_detach(struct cb_state *st, const char *ifname, struct cb_err *err);
@@ -88,12 +86,10 @@ int __wrap_cb_config_load(const char *path, struct cb_config *out, struct cb_cfg
 	return -1;
 }
 
-int __wrap_bpf_object__open_skeleton(struct bpf_object_skeleton *s,
-				     const struct bpf_object_open_opts *opts)
+struct bpf_object *__wrap_cb_dp_open(struct cb_err *err)
 {
-	(void)s;
-	(void)opts;
-	return -EOPNOTSUPP;
+	cb_err_set(err, -EOPNOTSUPP, "open the embedded BPF object: not while fuzzing");
+	return NULL;
 }
 
 /* Only reachable with an open state, which the fuzzer never gives. */

@@ -101,11 +101,10 @@ replay_one() {
 # The sources each target is about (the CLI's: its parse and validation stage lives in these).
 cov_files() {
 	case $1 in
-	config) echo user/config.c user/config_yaml.c ;;
-	parse) echo user/parse.c ;;
-	expo) echo user/expo.c ;;
-	cli) echo user/main.c user/cli.c user/help.c user/cmd_attach.c user/cmd_service.c \
-		user/cmd_backend.c user/cmd_stats.c user/cmd_rollout.c user/agent.c ;;
+	config) echo user/agent/config.c user/agent/config_yaml.c ;;
+	parse) echo user/lib/parse.c ;;
+	expo) echo user/agent/expo.c ;;
+	cli) echo user/cli/*.c user/lib/opts.c user/agent/main.c ;;
 	esac
 }
 

@@ -17,6 +17,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "base.h"
 #include "hook.h"
 
 /* ---- argv splitting ---- */

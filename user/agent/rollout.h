@@ -44,11 +44,6 @@ enum cb_ro_action cb_ro_check(const struct cb_cfg_rollout *cfg, struct cb_rollou
 int cb_ro_command(const struct cb_cfg_rollout *cfg, struct cb_rollout *r, enum cb_ctl_cmd cmd,
 		  char *msg, size_t len);
 
-const char *cb_phase_name(uint32_t phase);
-const char *cb_ctl_name(uint32_t cmd);
-/* 64-bit FNV-1a, continued from h (start with CB_FNV1A_INIT). */
-#define CB_FNV1A_INIT 0xcbf29ce484222325ULL
-uint64_t cb_fnv1a(uint64_t h, const void *data, size_t len);
 /* Of a track's endpoints in order (the caller sorts them); never 0. */
 uint64_t cb_set_fingerprint(const void *data, size_t len);
 

@@ -8,17 +8,9 @@
 
 #include <stddef.h>
 #include <stdint.h>
-#include "dpstate.h"
+#include "base.h"
 
 #define CB_NAME_MAX 63          /* service names: [A-Za-z0-9][A-Za-z0-9._-]* */
-#define CB_ERR_LEN 160
-
-struct cb_err {
-	char msg[CB_ERR_LEN];
-};
-
-/* Fill err and return code: every "what failed and why" goes through here. */
-int cb_err_set(struct cb_err *err, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* A service or backend address: unicast, not loopback. port 0 = none given. */
 int cb_parse_addr(const char *s, struct cb_endpoint *out, struct cb_err *err);
@@ -35,14 +27,5 @@ int cb_parse_name(const char *s, struct cb_err *err);
 int cb_parse_track(const char *s, unsigned int *track, struct cb_err *err);
 int cb_parse_proto(const char *s, uint8_t *proto, struct cb_err *err);
 int cb_parse_affinity(const char *s, uint8_t *affinity, struct cb_err *err);
-
-/* Formatting back: "10.0.0.1", "fd00::1"; with port "10.0.0.1:80", "[fd00::1]:80". */
-void cb_fmt_addr(const union cb_addr *a, uint8_t family, char *buf, size_t len);
-void cb_fmt_endpoint(const struct cb_endpoint *e, char *buf, size_t len);
-/* "5", "5.5", "5.25" from basis points. */
-void cb_fmt_percent(uint32_t bp, char *buf, size_t len);
-const char *cb_track_name(unsigned int track);
-const char *cb_proto_name(uint8_t proto);
-const char *cb_affinity_name(uint8_t affinity);
 
 #endif

@@ -26,16 +26,6 @@ int cb_members_get(const struct cb_maps *m, uint32_t svc_id, unsigned int track,
 	return 0;
 }
 
-int cb_endpoint_cmp(const void *a, const void *b)
-{
-	const struct cb_endpoint *x = a, *y = b;
-	int c = memcmp(x->addr.b, y->addr.b, sizeof(x->addr.b));
-
-	if (c)
-		return c;
-	return (int)x->port - (int)y->port;
-}
-
 static int endpoint_is_backend(const struct cb_endpoint *e, const struct cb_backend *b)
 {
 	return e->family == b->family && htons(e->port) == b->port &&

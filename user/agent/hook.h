@@ -79,7 +79,4 @@ int cb_hook_poll(struct cb_hook *h, uint64_t now_ms, int *status);
  */
 void cb_hook_reap(struct cb_hook *h);
 
-/* CLOCK_MONOTONIC in milliseconds. */
-uint64_t cb_now_ms(void);
-
 #endif

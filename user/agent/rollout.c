@@ -1,38 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 #include "rollout.h"
-#include "parse.h"
+#include "records.h"
 
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-
-static const char *const phases[] = {
-	[CB_PHASE_IDLE] = "idle", [CB_PHASE_PROGRESSING] = "progressing",
-	[CB_PHASE_PAUSED] = "paused", [CB_PHASE_PROMOTED] = "promoted",
-	[CB_PHASE_ROLLED_BACK] = "rolled_back",
-};
-
-const char *cb_phase_name(uint32_t phase)
-{
-	return phase < sizeof(phases) / sizeof(phases[0]) ? phases[phase] : "unknown";
-}
-
-const char *cb_ctl_name(uint32_t cmd)
-{
-	static const char *const names[] = { "?", "pause", "resume", "abort", "promote" };
-
-	return cmd < sizeof(names) / sizeof(names[0]) ? names[cmd] : "?";
-}
-
-uint64_t cb_fnv1a(uint64_t h, const void *data, size_t len)
-{
-	const uint8_t *p = data;
-
-	for (size_t i = 0; i < len; i++)
-		h = (h ^ p[i]) * 0x100000001b3ULL;
-	return h;
-}
 
 uint64_t cb_set_fingerprint(const void *data, size_t len)
 {

@@ -13,7 +13,7 @@ int cb_stats_read(const struct cb_maps *m, uint32_t svc_id, unsigned int track,
 		  struct cb_track_stats *out)
 {
 	int ncpu = libbpf_num_possible_cpus();
-	uint32_t idx = svc_id * CB_TRACKS + track;
+	uint32_t idx = cb_stats_idx(svc_id, track);
 	struct cb_track_stats *per;
 
 	if (ncpu < 0)
@@ -74,7 +74,7 @@ int cb_hist_read(const struct cb_maps *m, uint32_t svc_id, unsigned int track, u
 		 struct cb_hist *out)
 {
 	int ncpu = libbpf_num_possible_cpus();
-	uint32_t key = (svc_id * CB_TRACKS + track) * CB_HISTS + kind;
+	uint32_t key = cb_hist_idx(svc_id, track, kind);
 	struct cb_hist *per;
 
 	if (ncpu < 0)

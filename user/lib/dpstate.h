@@ -10,22 +10,10 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include "base.h"
 #include "canary_bpf.h"
-
-struct cb_maps {
-	int meta, names, services, members, backends, maglev, ct, rev, ovr4, ovr6, stats, hist, global;
-	int tx_ports, rollouts, ctl;
-};
-
-/* An address of either family: what the parsers produce and the maps store. */
-struct cb_endpoint {
-	union cb_addr addr;
-	uint16_t port;      /* host order */
-	uint8_t family;     /* enum cb_family */
-};
-
-/* Order of endpoints by address bytes, then port (qsort comparator). */
-int cb_endpoint_cmp(const void *a, const void *b);
+#include "maps.h"
+#include "records.h"
 
 /* Write the layout version into a fresh cb_meta, or check the one there. */
 int cb_meta_init(const struct cb_maps *m);
@@ -89,16 +77,6 @@ struct cb_override {
 int cb_overrides_list(const struct cb_maps *m, uint32_t svc_id, uint8_t family,
 		      struct cb_override **out, size_t *n);
 
-/* The agent's rollout records and the CLI's requests to it (cb_rollouts, cb_ctl). */
-int cb_rollout_get(const struct cb_maps *m, const char *name, struct cb_rollout *out);
-int cb_rollout_put(const struct cb_maps *m, const char *name, const struct cb_rollout *r);
-int cb_rollout_del(const struct cb_maps *m, const char *name);
-int cb_ctl_get(const struct cb_maps *m, const char *name, struct cb_ctl *out);
-int cb_ctl_put(const struct cb_maps *m, const char *name, const struct cb_ctl *c);
-int cb_ctl_del(const struct cb_maps *m, const char *name);
-/* Calls fn for each request still pending; stops at the first nonzero return. */
-int cb_ctl_each_pending(const struct cb_maps *m,
-			int (*fn)(const char *name, struct cb_ctl *c, void *arg), void *arg);
 int cb_svc_set_affinity(const struct cb_maps *m, const struct cb_svc_key *k, uint8_t affinity);
 
 /* Allow XDP_REDIRECT to ifindex (the device must run an XDP program). */

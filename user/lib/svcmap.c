@@ -106,11 +106,12 @@ static int percpu_zero(int fd, uint32_t idx, size_t value_size)
 
 static void hists_del(const struct cb_maps *m, uint32_t id)
 {
-	for (uint32_t k = 0; k < CB_TRACKS * CB_HISTS; k++) {
-		uint32_t key = id * CB_TRACKS * CB_HISTS + k;
+	for (uint32_t t = 0; t < CB_TRACKS; t++)
+		for (uint32_t k = 0; k < CB_HISTS; k++) {
+			uint32_t key = cb_hist_idx(id, t, k);
 
-		bpf_map_delete_elem(m->hist, &key);
-	}
+			bpf_map_delete_elem(m->hist, &key);
+		}
 }
 
 int cb_svc_add(const struct cb_maps *m, const struct cb_svc_key *k, uint8_t affinity,
@@ -153,10 +154,9 @@ int cb_svc_add(const struct cb_maps *m, const struct cb_svc_key *k, uint8_t affi
 	 * the histograms exist only while their service does.
 	 */
 	for (unsigned int t = 0; t < CB_TRACKS; t++) {
-		err = percpu_zero(m->stats, id * CB_TRACKS + t, sizeof(struct cb_track_stats));
-		for (unsigned int k = 0; !err && k < CB_HISTS; k++)
-			err = percpu_zero(m->hist, (id * CB_TRACKS + t) * CB_HISTS + k,
-					  sizeof(struct cb_hist));
+		err = percpu_zero(m->stats, cb_stats_idx(id, t), sizeof(struct cb_track_stats));
+		for (unsigned int kind = 0; !err && kind < CB_HISTS; kind++)
+			err = percpu_zero(m->hist, cb_hist_idx(id, t, kind), sizeof(struct cb_hist));
 		if (err) {
 			hists_del(m, id);
 			return err;

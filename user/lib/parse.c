@@ -8,16 +8,6 @@
 #include <stdio.h>
 #include <string.h>
 
-int cb_err_set(struct cb_err *err, int code, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
-	va_end(ap);
-	return code;
-}
-
 /* inet_pton for either family, nothing else accepted. */
 static int addr_text(const char *s, union cb_addr *a, uint8_t *family)
 {
@@ -269,46 +259,4 @@ int cb_parse_affinity(const char *s, uint8_t *affinity, struct cb_err *err)
 	else
 		return cb_err_set(err, -1, "'%s' is not an affinity (connection or client)", s ? s : "");
 	return 0;
-}
-
-void cb_fmt_addr(const union cb_addr *a, uint8_t family, char *buf, size_t len)
-{
-	if (!inet_ntop(family == CB_AF_INET ? AF_INET : AF_INET6, a->b, buf, (socklen_t)len))
-		snprintf(buf, len, "?");
-}
-
-void cb_fmt_endpoint(const struct cb_endpoint *e, char *buf, size_t len)
-{
-	char a[INET6_ADDRSTRLEN];
-
-	cb_fmt_addr(&e->addr, e->family, a, sizeof(a));
-	if (e->family == CB_AF_INET6)
-		snprintf(buf, len, "[%s]:%u", a, e->port);
-	else
-		snprintf(buf, len, "%s:%u", a, e->port);
-}
-
-void cb_fmt_percent(uint32_t bp, char *buf, size_t len)
-{
-	if (bp % 100 == 0)
-		snprintf(buf, len, "%u", bp / 100);
-	else if (bp % 10 == 0)
-		snprintf(buf, len, "%u.%u", bp / 100, bp % 100 / 10);
-	else
-		snprintf(buf, len, "%u.%02u", bp / 100, bp % 100);
-}
-
-const char *cb_track_name(unsigned int track)
-{
-	return track == CB_TRACK_CANARY ? "canary" : "stable";
-}
-
-const char *cb_proto_name(uint8_t proto)
-{
-	return proto == IPPROTO_UDP ? "udp" : "tcp";
-}
-
-const char *cb_affinity_name(uint8_t affinity)
-{
-	return affinity == CB_AFFINITY_CLIENT ? "client" : "connection";
 }

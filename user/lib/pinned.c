@@ -14,42 +14,13 @@
 #include <sys/statfs.h>
 #include <unistd.h>
 
-#include "canary.skel.h"
-
-static const struct {
-	const char *name;
-	size_t off;
-} map_fds[] = {
-	{ "cb_meta", offsetof(struct cb_maps, meta) },
-	{ "cb_names", offsetof(struct cb_maps, names) },
-	{ "cb_services", offsetof(struct cb_maps, services) },
-	{ "cb_members", offsetof(struct cb_maps, members) },
-	{ "cb_backends", offsetof(struct cb_maps, backends) },
-	{ "cb_maglev", offsetof(struct cb_maps, maglev) },
-	{ "cb_ct", offsetof(struct cb_maps, ct) },
-	{ "cb_rev", offsetof(struct cb_maps, rev) },
-	{ "cb_ovr4", offsetof(struct cb_maps, ovr4) },
-	{ "cb_ovr6", offsetof(struct cb_maps, ovr6) },
-	{ "cb_stats", offsetof(struct cb_maps, stats) },
-	{ "cb_hist", offsetof(struct cb_maps, hist) },
-	{ "cb_global", offsetof(struct cb_maps, global) },
-	{ "cb_tx_ports", offsetof(struct cb_maps, tx_ports) },
-	{ "cb_rollouts", offsetof(struct cb_maps, rollouts) },
-	{ "cb_ctl", offsetof(struct cb_maps, ctl) },
-};
+#include "skel.h"
 
 static const char *const prog_names[CB_PROGS] = {
 	[CB_PROG_XDP] = "cb_xdp_ingress",
 	[CB_PROG_TC_IN] = "cb_tc_ingress",
 	[CB_PROG_TC_OUT] = "cb_tc_egress",
 };
-
-#define NMAPS (sizeof(map_fds) / sizeof(map_fds[0]))
-
-static int *map_fd(struct cb_maps *m, size_t i)
-{
-	return (int *)((char *)m + map_fds[i].off);
-}
 
 void cb_state_path(const struct cb_state *st, const char *rel, char *buf, size_t len)
 {
@@ -114,14 +85,18 @@ static int lock_dir(struct cb_state *st, struct cb_err *err)
 static int create(struct cb_state *st, struct cb_err *err)
 {
 	char rel[64], path[PATH_MAX];
-	struct canary *skel;
+	struct bpf_object *obj = cb_dp_open(err);
 	int e = 0;
 
-	skel = canary__open_and_load();
-	if (!skel)
-		return cb_err_set(err, -errno, "load BPF programs: %s", strerror(errno));
+	if (!obj)
+		return -EINVAL;
+	if (bpf_object__load(obj)) {
+		e = -errno;
+		bpf_object__close(obj);
+		return cb_err_set(err, e, "load BPF programs: %s", strerror(-e));
+	}
 	for (int p = 0; p < CB_PROGS && !e; p++) {
-		struct bpf_program *prog = bpf_object__find_program_by_name(skel->obj, prog_names[p]);
+		struct bpf_program *prog = bpf_object__find_program_by_name(obj, prog_names[p]);
 
 		snprintf(rel, sizeof(rel), "progs/%s", prog_names[p]);
 		cb_state_path(st, rel, path, sizeof(path));
@@ -129,28 +104,28 @@ static int create(struct cb_state *st, struct cb_err *err)
 		e = prog ? cb_state_pin(st, bpf_program__fd(prog), rel, err)
 			 : cb_err_set(err, -ENOENT, "program %s missing", prog_names[p]);
 	}
-	for (size_t i = NMAPS; i-- > 0 && !e;) {
-		struct bpf_map *m = bpf_object__find_map_by_name(skel->obj, map_fds[i].name);
+	for (int i = CB_NMAPS; i-- > 0 && !e;) {
+		struct bpf_map *m = bpf_object__find_map_by_name(obj, cb_map_names[i]);
 
-		snprintf(rel, sizeof(rel), "maps/%s", map_fds[i].name);
+		snprintf(rel, sizeof(rel), "maps/%s", cb_map_names[i]);
 		cb_state_path(st, rel, path, sizeof(path));
 		unlink(path);
 		e = m ? cb_state_pin(st, bpf_map__fd(m), rel, err)
-		      : cb_err_set(err, -ENOENT, "map %s missing from the object", map_fds[i].name);
+		      : cb_err_set(err, -ENOENT, "map %s missing from the object", cb_map_names[i]);
 	}
-	canary__destroy(skel);
+	bpf_object__close(obj);
 	return e;
 }
 
-static int open_map(struct cb_state *st, size_t i, struct cb_err *err)
+static int open_map(struct cb_state *st, enum cb_map_id i, struct cb_err *err)
 {
 	char path[PATH_MAX], rel[64];
 	int e;
 
-	snprintf(rel, sizeof(rel), "maps/%s", map_fds[i].name);
+	snprintf(rel, sizeof(rel), "maps/%s", cb_map_names[i]);
 	cb_state_path(st, rel, path, sizeof(path));
-	*map_fd(&st->maps, i) = bpf_obj_get(path);
-	if (*map_fd(&st->maps, i) >= 0)
+	*cb_map_fd(&st->maps, i) = bpf_obj_get(path);
+	if (*cb_map_fd(&st->maps, i) >= 0)
 		return 0;
 	e = -errno;
 	/* Not -ENOENT: that means "no state at all" to the callers. */
@@ -162,11 +137,11 @@ static int open_map(struct cb_state *st, size_t i, struct cb_err *err)
 	return cb_err_set(err, e, "%s: %s", path, strerror(-e));
 }
 
-/* Every map but cb_meta (index 0), which is opened and checked first. */
+/* Every map but cb_meta, which is opened and checked first. */
 static int open_maps(struct cb_state *st, struct cb_err *err)
 {
-	for (size_t i = 1; i < NMAPS; i++) {
-		int e = open_map(st, i, err);
+	for (int i = CB_MAP_meta + 1; i < CB_NMAPS; i++) {
+		int e = open_map(st, (enum cb_map_id)i, err);
 
 		if (e)
 			return e;
@@ -183,8 +158,7 @@ int cb_state_open(const char *pin, int flags, struct cb_state *st, struct cb_err
 
 	memset(st, 0, sizeof(*st));
 	st->lock_fd = -1;
-	for (size_t i = 0; i < NMAPS; i++)
-		*map_fd(&st->maps, i) = -1;
+	cb_maps_init(&st->maps);
 	if (strlen(pin) >= sizeof(st->pin))
 		return cb_err_set(err, -ENAMETOOLONG, "pin path is too long");
 	snprintf(st->pin, sizeof(st->pin), "%s", pin);
@@ -220,7 +194,7 @@ int cb_state_open(const char *pin, int flags, struct cb_state *st, struct cb_err
 		return e;
 	}
 	/* The layout version first: state of another layout may lack our maps. */
-	if ((e = open_map(st, 0, err)))
+	if ((e = open_map(st, CB_MAP_meta, err)))
 		return e;
 	e = cb_meta_check(&st->maps, &found);
 	if (e == -EPROTO && found != 0)
@@ -254,9 +228,13 @@ void cb_state_unlock(struct cb_state *st)
 
 void cb_state_close(struct cb_state *st)
 {
-	for (size_t i = 0; i < NMAPS; i++)
-		if (*map_fd(&st->maps, i) >= 0)
-			close(*map_fd(&st->maps, i));
+	for (int i = 0; i < CB_NMAPS; i++) {
+		int *fd = cb_map_fd(&st->maps, (enum cb_map_id)i);
+
+		if (*fd >= 0)
+			close(*fd);
+		*fd = -1;
+	}
 	if (st->lock_fd >= 0)
 		close(st->lock_fd);
 	st->lock_fd = -1;

@@ -6,26 +6,27 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "canary.skel.h"
+#include "skel.h"
 #include "agent.h"
 #include "cli.h"
 
 static int version(void)
 {
-	struct canary *skel = canary__open();
+	struct cb_err err;
+	struct bpf_object *obj = cb_dp_open(&err);
 	struct bpf_program *prog;
 	const char *sep = "";
 
-	if (!skel)
-		return cli_fail(EXIT_RUNTIME, "version", "open embedded BPF object: %s", strerror(errno));
+	if (!obj)
+		return cli_fail(EXIT_RUNTIME, "version", "%s", err.msg);
 	printf("canary-bpf %s (layout %d, libbpf %s, programs: ", CB_VERSION, CB_LAYOUT_VERSION,
 	       libbpf_version_string());
-	bpf_object__for_each_program(prog, skel->obj) {
+	bpf_object__for_each_program(prog, obj) {
 		printf("%s%s", sep, bpf_program__name(prog));
 		sep = " ";
 	}
 	printf(")\n");
-	canary__destroy(skel);
+	bpf_object__close(obj);
 	return 0;
 }
 

@@ -1,11 +1,29 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /* Rollout records and control requests: the agent's pinned memory and its mailbox. */
-#include "dpstate.h"
+#include "records.h"
 #include "dpstate_int.h"
 
 #include <bpf/bpf.h>
 #include <errno.h>
 #include <string.h>
+
+static const char *const phases[] = {
+	[CB_PHASE_IDLE] = "idle", [CB_PHASE_PROGRESSING] = "progressing",
+	[CB_PHASE_PAUSED] = "paused", [CB_PHASE_PROMOTED] = "promoted",
+	[CB_PHASE_ROLLED_BACK] = "rolled_back",
+};
+
+const char *cb_phase_name(uint32_t phase)
+{
+	return phase < sizeof(phases) / sizeof(phases[0]) ? phases[phase] : "unknown";
+}
+
+const char *cb_ctl_name(uint32_t cmd)
+{
+	static const char *const names[] = { "?", "pause", "resume", "abort", "promote" };
+
+	return cmd < sizeof(names) / sizeof(names[0]) ? names[cmd] : "?";
+}
 
 /* The maps keyed by service name: one lookup, update or delete each. */
 static int get(int fd, const char *name, void *out)

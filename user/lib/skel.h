@@ -1,0 +1,17 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * The datapath's BPF object, embedded in the binary once (skel.c is the only
+ * file that includes the generated skeleton): opened from memory for the
+ * first load of the pinned state and for 'canary-bpf -V'.
+ */
+#ifndef CB_SKEL_H
+#define CB_SKEL_H
+
+#include "base.h"
+
+struct bpf_object;
+
+/* The embedded object, opened (not loaded); NULL with err set. Close with bpf_object__close. */
+struct bpf_object *cb_dp_open(struct cb_err *err);
+
+#endif
