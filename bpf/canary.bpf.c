@@ -22,9 +22,9 @@ int cb_xdp_ingress(struct xdp_md *ctx)
 	};
 
 	switch (cb_process(&c)) {
-	case CB_DROP:
+	case CB_ACT_DROP:
 		return XDP_DROP;
-	case CB_REDIRECT:
+	case CB_ACT_REDIRECT:
 		return XDP_REDIRECT;
 	default:
 		return XDP_PASS;
@@ -43,9 +43,9 @@ static __always_inline int cb_tc(struct __sk_buff *skb, int egress)
 		bpf_skb_pull_data(skb, skb->len < CB_PULL_LEN ? skb->len : CB_PULL_LEN);
 
 	switch (cb_process(&c)) {
-	case CB_DROP:
+	case CB_ACT_DROP:
 		return TC_ACT_SHOT;
-	case CB_REDIRECT:
+	case CB_ACT_REDIRECT:
 		return TC_ACT_REDIRECT;
 	default:
 		return TC_ACT_OK;

@@ -96,88 +96,91 @@ static __always_inline int cb_deliver(const struct cb_ctx *c, struct cb_pkt *p,
 		st->bytes += c->len;
 	}
 	if (c->egress)
-		return CB_PASS;
+		return CB_ACT_PASS;
 	return cb_forward(c, p, nh, now);
 }
 
-/* Client -> VIP: keep the established backend, or choose one, then DNAT. */
-static __always_inline int cb_service_in(const struct cb_ctx *c, struct cb_pkt *p,
-					 const struct cb_service *svc)
+/* What a client packet may do with the conntrack entry of its flow. */
+enum cb_ct_use {
+	CB_CT_NEW,      /* none that may be kept: choose a backend */
+	CB_CT_KEEP,     /* established: the same backend */
+	CB_CT_RETRY,    /* the same connect tried again: the same backend, its signals start over */
+};
+
+/*
+ * A SYN on a closed entry is a new connection if the old one had completed
+ * its handshake (port reuse). If it never had, this is the same connect
+ * tried again (e.g. the client reset a stale peer's reply): it keeps its
+ * backend and counts once; unless the canary it went to was rolled back
+ * since: no connection attempt goes there any more, retried or on a reused
+ * port (a refusing canary would go on refusing).
+ */
+static __always_inline enum cb_ct_use cb_ct_classify(const struct cb_ct_entry *ct,
+						     const struct cb_service *svc, int is_syn,
+						     __u8 proto, __u64 now)
 {
-	struct cb_ct_key key = {
-		.saddr = p->saddr, .daddr = p->daddr, .sport = p->sport, .dport = p->dport,
-		.proto = p->proto, .family = p->family,
-	};
-	struct cb_ct_entry *ct, *e;
-	struct cb_scratch *sc;
+	if (!ct || ct->svc_id != svc->id || cb_ct_expired(ct, proto, now))
+		return CB_CT_NEW;
+	if (is_syn && cb_ct_closing(ct) && (ct->flags & CB_CT_F_ACKED))
+		return CB_CT_NEW;
+	if (is_syn && !(ct->flags & CB_CT_F_ACKED) && ct->track == CB_TRACK_CANARY &&
+	    (svc->flags & CB_SVC_F_NO_CANARY))
+		return CB_CT_NEW;
+	return is_syn && cb_ct_closing(ct) ? CB_CT_RETRY : CB_CT_KEEP;
+}
+
+/*
+ * An established flow to its backend, or -1 when that backend is gone
+ * (removed from its track): the flow must choose again.
+ */
+static __always_inline int cb_established(const struct cb_ctx *c, struct cb_pkt *p,
+					  const struct cb_service *svc, struct cb_ct_entry *ct,
+					  int is_syn, __u64 now)
+{
+	struct cb_backend *be = bpf_map_lookup_elem(&cb_backends, &ct->backend_id);
 	struct cb_track_stats *st;
-	__u64 now;
-	int is_syn = (p->tcp_flags & (CB_TCP_SYN | CB_TCP_ACK)) == CB_TCP_SYN;
-	struct cb_backend *be = NULL;
-	int new_flow = 1, r;
-	__u32 track, bid = 0;
+	__u8 old;
 
-	ct = bpf_map_lookup_elem(&cb_ct, &key);
-	/*
-	 * After the lookup: another CPU may have just refreshed last_seen.
-	 * Conntrack ages are seconds: the tick-precise clock costs a tenth of
-	 * the precise one's share of an established packet.
-	 */
-	now = bpf_ktime_get_coarse_ns();
-	/*
-	 * A SYN on a closed entry is a new connection if the old one had
-	 * completed its handshake (port reuse). If it never had, this is the
-	 * same connect tried again (e.g. the client reset a stale peer's reply):
-	 * it keeps its backend and counts once; unless the canary it went to
-	 * was rolled back since: no connection attempt goes there any more,
-	 * retried or on a reused port (a refusing canary would go on refusing).
-	 */
-	if (ct && ct->svc_id == svc->id && !cb_ct_expired(ct, p->proto, now) &&
-	    !(is_syn && cb_ct_closing(ct) && (ct->flags & CB_CT_F_ACKED)) &&
-	    !(is_syn && !(ct->flags & CB_CT_F_ACKED) && ct->track == CB_TRACK_CANARY &&
-	      (svc->flags & CB_SVC_F_NO_CANARY))) {
-		if (is_syn && cb_ct_closing(ct)) {
-			/* The connect starts over: so do its signals. */
-			ct->flags = 0;
-			cb_rev_put(p, ct, 1);
-		}
-		be = bpf_map_lookup_elem(&cb_backends, &ct->backend_id);
-		if (be && be->svc_id == svc->id && be->port == ct->bport &&
-		    cb_addr_eq(&be->addr, &ct->baddr)) {
-			__u8 old = ct->flags;
-
-			cb_ct_flags_from_client(ct, p->tcp_flags);
-			if (now - ct->last_seen > CB_CT_REFRESH_NS || old != ct->flags) {
-				ct->last_seen = now;
-				cb_rev_put(p, ct, 0);
-			}
-			st = cb_track_stats(svc->id, ct->track);
-			if (p->proto == IPPROTO_TCP && (p->payload_len || is_syn)) {
-				struct cb_ct_key rk = {};
-				struct cb_rev_entry *rev;
-
-				cb_rev_key(&rk, p, &ct->baddr, ct->bport);
-				rev = bpf_map_lookup_elem(&cb_rev, &rk);
-				if (rev)
-					cb_signal_request(p, rev, st, is_syn,
-							  bpf_ktime_get_ns());
-			}
-			if (st && (p->tcp_flags & CB_TCP_RST))
-				st->resets_from_client++;
-			if (cb_rewrite(c, p, 1, &ct->baddr, ct->bport))
-				return CB_DROP;
-			return cb_deliver(c, p, st, &ct->nh, now);
-		}
-		/* Its backend is gone: choose again, but it is not a new connection. */
-		{
-			struct cb_ct_key rk = {};
-
-			cb_rev_key(&rk, p, &ct->baddr, ct->bport);
-			bpf_map_delete_elem(&cb_rev, &rk);
-		}
-		cb_count(CB_G_CT_RESELECT);
-		new_flow = 0;
+	if (!be || be->svc_id != svc->id || be->port != ct->bport || !cb_addr_eq(&be->addr, &ct->baddr))
+		return -1;
+	old = ct->flags;
+	cb_ct_flags_from_client(ct, p->tcp_flags);
+	if (now - ct->last_seen > CB_CT_REFRESH_NS || old != ct->flags) {
+		ct->last_seen = now;
+		cb_rev_put(p, ct, 0);
 	}
+	st = cb_track_stats(svc->id, ct->track);
+	if (p->proto == IPPROTO_TCP && (p->payload_len || is_syn)) {
+		struct cb_ct_key rk = {};
+		struct cb_rev_entry *rev;
+
+		cb_rev_key(&rk, p, &ct->baddr, ct->bport);
+		rev = bpf_map_lookup_elem(&cb_rev, &rk);
+		if (rev)
+			cb_signal_request(p, rev, st, is_syn, bpf_ktime_get_ns());
+	}
+	if (st && (p->tcp_flags & CB_TCP_RST))
+		st->resets_from_client++;
+	if (cb_rewrite(c, p, 1, &ct->baddr, ct->bport))
+		return CB_ACT_DROP;
+	return cb_deliver(c, p, st, &ct->nh, now);
+}
+
+/*
+ * A flow without a usable entry: track and backend by weight and Maglev,
+ * a fresh entry, DNAT. new_flow 0: a flow that lost its backend, which is
+ * not a new connection for the counters.
+ */
+static __always_inline int cb_new_flow(const struct cb_ctx *c, struct cb_pkt *p,
+				       const struct cb_service *svc, const struct cb_ct_key *key,
+				       int new_flow, __u64 now)
+{
+	struct cb_backend *be = NULL;
+	struct cb_track_stats *st;
+	struct cb_ct_entry *e;
+	struct cb_scratch *sc;
+	__u32 track, bid = 0;
+	int r;
 
 	r = cb_pick(p, svc, &track, &bid, &be);
 	if (r == CB_PICK_STALE) {
@@ -192,7 +195,7 @@ static __always_inline int cb_service_in(const struct cb_ctx *c, struct cb_pkt *
 
 		svc = bpf_map_lookup_elem(&cb_services, &sk);
 		if (!svc)
-			return CB_PASS;   /* the service was deleted meanwhile */
+			return CB_ACT_PASS;   /* the service was deleted meanwhile */
 		r = cb_pick(p, svc, &track, &bid, &be);
 	}
 	st = cb_track_stats(svc->id, track);
@@ -200,12 +203,12 @@ static __always_inline int cb_service_in(const struct cb_ctx *c, struct cb_pkt *
 		if (st)
 			st->drops++;
 		cb_count(CB_G_DROP_NO_BACKEND);
-		return CB_DROP;
+		return CB_ACT_DROP;
 	}
 
 	sc = cb_scratch_get();
 	if (!sc)
-		return CB_DROP;
+		return CB_ACT_DROP;
 	e = &sc->ct;
 	__builtin_memset(e, 0, sizeof(*e));
 	e->last_seen = now;
@@ -215,8 +218,8 @@ static __always_inline int cb_service_in(const struct cb_ctx *c, struct cb_pkt *
 	e->backend_id = bid;
 	e->svc_id = svc->id;
 	cb_ct_flags_from_client(e, p->tcp_flags);
-	if (bpf_map_update_elem(&cb_ct, &key, e, BPF_ANY))
-		return CB_DROP;
+	if (bpf_map_update_elem(&cb_ct, key, e, BPF_ANY))
+		return CB_ACT_DROP;
 	cb_rev_put(p, e, 1);
 	if (st) {
 		if (new_flow)
@@ -225,8 +228,46 @@ static __always_inline int cb_service_in(const struct cb_ctx *c, struct cb_pkt *
 			st->resets_from_client++;
 	}
 	if (cb_rewrite(c, p, 1, &e->baddr, e->bport))
-		return CB_DROP;
+		return CB_ACT_DROP;
 	return cb_deliver(c, p, st, NULL, now);
+}
+
+/* Client -> VIP: keep the established backend, or choose one, then DNAT. */
+static __always_inline int cb_service_in(const struct cb_ctx *c, struct cb_pkt *p,
+					 const struct cb_service *svc)
+{
+	struct cb_ct_key key = {
+		.saddr = p->saddr, .daddr = p->daddr, .sport = p->sport, .dport = p->dport,
+		.proto = p->proto, .family = p->family,
+	};
+	int is_syn = (p->tcp_flags & (CB_TCP_SYN | CB_TCP_ACK)) == CB_TCP_SYN;
+	struct cb_ct_entry *ct = bpf_map_lookup_elem(&cb_ct, &key);
+	/*
+	 * After the lookup: another CPU may have just refreshed last_seen.
+	 * Conntrack ages are seconds: the tick-precise clock costs a tenth of
+	 * the precise one's share of an established packet.
+	 */
+	__u64 now = bpf_ktime_get_coarse_ns();
+	enum cb_ct_use use = cb_ct_classify(ct, svc, is_syn, p->proto, now);
+	int new_flow = 1, r;
+
+	if (use != CB_CT_NEW && ct) {
+		struct cb_ct_key rk = {};
+
+		if (use == CB_CT_RETRY) {
+			ct->flags = 0;
+			cb_rev_put(p, ct, 1);
+		}
+		r = cb_established(c, p, svc, ct, is_syn, now);
+		if (r >= 0)
+			return r;
+		/* Its backend is gone: choose again, but it is not a new connection. */
+		cb_rev_key(&rk, p, &ct->baddr, ct->bport);
+		bpf_map_delete_elem(&cb_rev, &rk);
+		cb_count(CB_G_CT_RESELECT);
+		new_flow = 0;
+	}
+	return cb_new_flow(c, p, svc, &key, new_flow, now);
 }
 
 /* Backend -> client: restore VIP:port as the source. */
@@ -252,7 +293,7 @@ static __always_inline int cb_reply(const struct cb_ctx *c, struct cb_pkt *p,
 			st->resets_from_backend++;
 	}
 	if (cb_rewrite(c, p, 0, &vip, vport))
-		return CB_DROP;
+		return CB_ACT_DROP;
 	cb_count(CB_G_REV_NAT);
 	return cb_deliver(c, p, st, &rev->nh, c->egress ? 0 : bpf_ktime_get_coarse_ns());
 }
@@ -266,7 +307,7 @@ static __always_inline int cb_process(const struct cb_ctx *c)
 
 	if (r != CB_PARSE_OK) {
 		cb_count(r);
-		return CB_PASS;
+		return CB_ACT_PASS;
 	}
 	if (!c->egress) {
 		struct cb_svc_key sk = {
@@ -291,7 +332,7 @@ static __always_inline int cb_process(const struct cb_ctx *c)
 	if (rev)
 		return cb_reply(c, &p, rev);
 	cb_count(CB_G_PASS_NOT_SERVICE);
-	return CB_PASS;
+	return CB_ACT_PASS;
 }
 
 #endif

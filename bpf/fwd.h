@@ -17,10 +17,11 @@
 #define AF_INET6 10
 #endif
 
-enum cb_verdict {
-	CB_PASS = 0,
-	CB_DROP,
-	CB_REDIRECT,
+/* What the core asks its hook to do with a packet (each hook maps it to its own return code). */
+enum cb_act {
+	CB_ACT_PASS = 0,
+	CB_ACT_DROP,
+	CB_ACT_REDIRECT,
 };
 
 /* Fill nh from the FIB for p (already rewritten): 0, or -1 to leave it to the stack. */
@@ -81,17 +82,17 @@ static __always_inline int cb_forward(const struct cb_ctx *c, struct cb_pkt *p,
 	if (c->xdp && !bpf_map_lookup_elem(&cb_tx_ports, &nh->ifindex))
 		goto stack;
 	if (cb_dec_ttl(c, p))
-		return CB_DROP;
+		return CB_ACT_DROP;
 	if (cb_store(c, 0, nh->dmac, ETH_ALEN, 0) || cb_store(c, ETH_ALEN, nh->smac, ETH_ALEN, 0))
-		return CB_DROP;
+		return CB_ACT_DROP;
 	cb_count(CB_G_FWD_REDIRECT);
 	if (c->xdp)
 		return bpf_redirect_map(&cb_tx_ports, nh->ifindex, 0) == XDP_REDIRECT ?
-			CB_REDIRECT : CB_DROP;
-	return bpf_redirect(nh->ifindex, 0) == TC_ACT_REDIRECT ? CB_REDIRECT : CB_DROP;
+			CB_ACT_REDIRECT : CB_ACT_DROP;
+	return bpf_redirect(nh->ifindex, 0) == TC_ACT_REDIRECT ? CB_ACT_REDIRECT : CB_ACT_DROP;
 stack:
 	cb_count(CB_G_FWD_STACK);
-	return CB_PASS;
+	return CB_ACT_PASS;
 }
 
 #endif

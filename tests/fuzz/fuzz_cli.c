@@ -166,8 +166,8 @@ static void check_stderr(int rc, const char *text, size_t len, int newline_in_ar
 {
 	size_t lines = 0;
 
-	FUZZ_CHECK(rc == 0 || rc == EXIT_RUNTIME || rc == EXIT_USAGE, "exit status %d", rc);
-	if (rc == EXIT_USAGE && is_overview(text, len))
+	FUZZ_CHECK(rc == 0 || rc == CB_EXIT_RUNTIME || rc == CB_EXIT_USAGE, "exit status %d", rc);
+	if (rc == CB_EXIT_USAGE && is_overview(text, len))
 		return;
 	if (rc == 0) {
 		FUZZ_CHECK(len == 0, "success with '%.*s' on stderr", (int)len, text);

@@ -44,7 +44,7 @@ static void check_iface(const struct cb_config *c, size_t i)
 
 	FUZZ_CHECK(n > 0 && n < IF_NAMESIZE, "interface %zu: name of length %zu", i, n);
 	FUZZ_CHECK(!strpbrk(f->name, "/ "), "interface '%s'", f->name);
-	FUZZ_CHECK(f->mode == CB_CFG_XDP || f->mode == CB_CFG_XDP_GENERIC || f->mode == CB_CFG_TC,
+	FUZZ_CHECK(f->mode == CB_MODE_XDP || f->mode == CB_MODE_XDP_GENERIC || f->mode == CB_MODE_TC,
 		   "interface %s: mode %d", f->name, f->mode);
 	for (size_t j = 0; j < i; j++)
 		FUZZ_CHECK(strcmp(c->ifaces[j].name, f->name), "interface %s twice", f->name);

@@ -52,7 +52,7 @@ static void test_spec_example(void **state)
 	assert_int_equal(cb_config_parse(spec_example, strlen(spec_example), "x.yaml", &c, &err), 0);
 	assert_int_equal(c.nifaces, 1);
 	assert_string_equal(c.ifaces[0].name, "eth0");
-	assert_int_equal(c.ifaces[0].mode, CB_CFG_XDP);
+	assert_int_equal(c.ifaces[0].mode, CB_MODE_XDP);
 	assert_int_equal(c.nservices, 1);
 	s = &c.services[0];
 	assert_string_equal(s->name, "checkout");

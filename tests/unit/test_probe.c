@@ -252,7 +252,7 @@ static void test_tcp_ok(void **state)
 
 	(void)state;
 	assert_true(lfd >= 0);
-	r = cb_probe_start(&p, CB_PROBE_TCP, &ep, NULL, now_ms(), 2000);
+	r = cb_probe_start(&p, CB_CHECK_TCP, &ep, NULL, now_ms(), 2000);
 	if (r == CB_PROBE_PENDING) {
 		assert_true(p.fd >= 0);
 		assert_int_equal(p.events, EPOLLOUT);
@@ -276,7 +276,7 @@ static void test_tcp_refused(void **state)
 
 	(void)state;
 	assert_true(fd >= 0);
-	r = drive(&p, cb_probe_start(&p, CB_PROBE_TCP, &ep, NULL, now_ms(), 2000), NULL);
+	r = drive(&p, cb_probe_start(&p, CB_CHECK_TCP, &ep, NULL, now_ms(), 2000), NULL);
 	close(fd);
 	assert_int_equal(r, CB_PROBE_FAIL);
 	print_message("      why: %s\n", p.why);
@@ -294,7 +294,7 @@ static void test_tcp6_ok(void **state)
 	(void)state;
 	if (lfd < 0)
 		skip();   /* no ::1 here (IPv6 disabled) */
-	r = drive(&p, cb_probe_start(&p, CB_PROBE_TCP, &ep, NULL, now_ms(), 2000), NULL);
+	r = drive(&p, cb_probe_start(&p, CB_CHECK_TCP, &ep, NULL, now_ms(), 2000), NULL);
 	close(lfd);
 	assert_int_equal(r, CB_PROBE_OK);
 	assert_idle(&p);
@@ -307,7 +307,7 @@ static enum cb_probe_res http(struct srv *s, int family, const char *path, uint6
 	enum cb_probe_res r;
 
 	assert_int_equal(srv_start(s, family, &ep), 0);
-	r = drive(p, cb_probe_start(p, CB_PROBE_HTTP, &ep, path, now_ms(), timeout_ms), elapsed);
+	r = drive(p, cb_probe_start(p, CB_CHECK_HTTP, &ep, path, now_ms(), timeout_ms), elapsed);
 	srv_stop(s);
 	s->req[s->req_len] = '\0';
 	return r;
@@ -488,7 +488,7 @@ static void test_http6_host_header(void **state)
 	(void)state;
 	if (srv_start(&s, AF_INET6, &ep) < 0)
 		skip();
-	r = drive(&p, cb_probe_start(&p, CB_PROBE_HTTP, &ep, "/", now_ms(), 2000), NULL);
+	r = drive(&p, cb_probe_start(&p, CB_CHECK_HTTP, &ep, "/", now_ms(), 2000), NULL);
 	srv_stop(&s);
 	s.req[s.req_len] = '\0';
 	assert_int_equal(r, CB_PROBE_OK);
@@ -507,7 +507,7 @@ static void test_step_at_deadline_fails(void **state)
 
 	(void)state;
 	assert_true(lfd >= 0);
-	r = cb_probe_start(&p, CB_PROBE_HTTP, &ep, "/", t, 1000);
+	r = cb_probe_start(&p, CB_CHECK_HTTP, &ep, "/", t, 1000);
 	assert_int_equal(r, CB_PROBE_PENDING);
 	assert_int_equal(p.deadline_ms, t + 1000);
 	sleep_ms(20);   /* the handshake is done: only the deadline can fail it */
@@ -527,7 +527,7 @@ static void test_cancel_and_bad_input(void **state)
 
 	(void)state;
 	assert_true(lfd >= 0);
-	assert_int_equal(cb_probe_start(&p, CB_PROBE_HTTP, &ep, "/", now_ms(), 1000), CB_PROBE_PENDING);
+	assert_int_equal(cb_probe_start(&p, CB_CHECK_HTTP, &ep, "/", now_ms(), 1000), CB_PROBE_PENDING);
 	cb_probe_cancel(&p);
 	assert_idle(&p);
 	assert_int_equal(cb_probe_step(&p, now_ms()), CB_PROBE_FAIL);
@@ -535,18 +535,18 @@ static void test_cancel_and_bad_input(void **state)
 	cb_probe_cancel(&p);
 
 	/* a request line is built from the path: nothing may smuggle a header in */
-	assert_int_equal(cb_probe_start(&p, CB_PROBE_HTTP, &ep, "/a b", now_ms(), 1000), CB_PROBE_FAIL);
+	assert_int_equal(cb_probe_start(&p, CB_CHECK_HTTP, &ep, "/a b", now_ms(), 1000), CB_PROBE_FAIL);
 	assert_idle(&p);
-	assert_int_equal(cb_probe_start(&p, CB_PROBE_HTTP, &ep, "/a\r\nX: y", now_ms(), 1000),
+	assert_int_equal(cb_probe_start(&p, CB_CHECK_HTTP, &ep, "/a\r\nX: y", now_ms(), 1000),
 			 CB_PROBE_FAIL);
-	assert_int_equal(cb_probe_start(&p, CB_PROBE_HTTP, &ep, "healthz", now_ms(), 1000), CB_PROBE_FAIL);
+	assert_int_equal(cb_probe_start(&p, CB_CHECK_HTTP, &ep, "healthz", now_ms(), 1000), CB_PROBE_FAIL);
 	assert_non_null(strstr(p.why, "path"));
 	bad.family = 5;
-	assert_int_equal(cb_probe_start(&p, CB_PROBE_TCP, &bad, NULL, now_ms(), 1000), CB_PROBE_FAIL);
+	assert_int_equal(cb_probe_start(&p, CB_CHECK_TCP, &bad, NULL, now_ms(), 1000), CB_PROBE_FAIL);
 	assert_non_null(strstr(p.why, "family"));
 	bad = ep;
 	bad.port = 0;
-	assert_int_equal(cb_probe_start(&p, CB_PROBE_TCP, &bad, NULL, now_ms(), 1000), CB_PROBE_FAIL);
+	assert_int_equal(cb_probe_start(&p, CB_CHECK_TCP, &bad, NULL, now_ms(), 1000), CB_PROBE_FAIL);
 	assert_int_equal(cb_probe_start(&p, 7, &ep, NULL, now_ms(), 1000), CB_PROBE_FAIL);
 	assert_idle(&p);
 

@@ -16,6 +16,7 @@
 static int iface_field(struct ctx *c, const char *key, yaml_node_t *v, void *obj)
 {
 	struct cb_cfg_iface *i = obj;
+	struct cb_err e;
 	const char *s;
 
 	if (cfg_scalar(c, v, key, &s))
@@ -24,16 +25,9 @@ static int iface_field(struct ctx *c, const char *key, yaml_node_t *v, void *obj
 		if (!*s || strlen(s) >= sizeof(i->name) || strchr(s, '/') || strchr(s, ' '))
 			return cfg_fail_at(c, v, "name: '%s' is not an interface name", s);
 		snprintf(i->name, sizeof(i->name), "%s", s);
-	} else if (!strcmp(s, "xdp")) {
-		i->mode = CB_CFG_XDP;
-	} else if (!strcmp(s, "xdp-generic")) {
-		i->mode = CB_CFG_XDP_GENERIC;
-	} else if (!strcmp(s, "tc")) {
-		i->mode = CB_CFG_TC;
-	} else {
-		return cfg_fail_at(c, v, "mode: '%s' is not xdp, xdp-generic or tc", s);
+		return 0;
 	}
-	return 0;
+	return cfg_parsed(c, v, key, cb_mode_parse(s, &i->mode, &e), &e);
 }
 
 static int override_field(struct ctx *c, const char *key, yaml_node_t *v, void *obj)

@@ -10,7 +10,9 @@
 #include <net/if.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "attach.h"   /* enum cb_mode */
 #include "parse.h"
+#include "probe.h"    /* enum cb_check */
 
 #define CB_CFG_ERR_LEN 512
 
@@ -18,13 +20,11 @@ struct cb_cfg_err {
 	char msg[CB_CFG_ERR_LEN];
 };
 
-enum cb_cfg_mode { CB_CFG_XDP, CB_CFG_XDP_GENERIC, CB_CFG_TC };
-enum cb_cfg_check { CB_CHECK_NONE, CB_CHECK_TCP, CB_CHECK_HTTP };
 enum cb_cfg_on_failure { CB_ON_FAILURE_ROLLBACK, CB_ON_FAILURE_PAUSE };
 
 struct cb_cfg_iface {
 	char name[IF_NAMESIZE];
-	enum cb_cfg_mode mode;
+	enum cb_mode mode;
 };
 
 struct cb_cfg_override {
@@ -34,7 +34,7 @@ struct cb_cfg_override {
 };
 
 struct cb_cfg_health {
-	enum cb_cfg_check type;          /* CB_CHECK_NONE: no health_check key */
+	enum cb_check type;          /* CB_CHECK_NONE: no health_check key */
 	char path[256];                  /* http only */
 	uint64_t interval_ms, timeout_ms;
 	unsigned int unhealthy_after, healthy_after;

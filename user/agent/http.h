@@ -11,7 +11,6 @@
 #define CB_HTTP_H
 
 #include <stdint.h>
-#include "dpstate.h"
 #include "expo.h"
 #include "parse.h"
 

@@ -15,8 +15,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define EXIT_RUNTIME 1
-#define EXIT_USAGE   2
 #define RELOAD_DEBOUNCE_MS 200
 #define DEFAULT_METRICS_ADDR "127.0.0.1:9435"
 #define DEFAULT_TEXTFILE_MS 10000
@@ -24,7 +22,7 @@
 static int usage_fail(const char *what, const char *why)
 {
 	fprintf(stderr, "canary-bpf: agent: %s: %s\n", what, why);
-	return EXIT_USAGE;
+	return CB_EXIT_USAGE;
 }
 
 /* Services and interfaces of cfg become the agent's; the old ones are let go. */
@@ -187,7 +185,7 @@ static int loop(struct agent *a)
 
 		if (n < 0 && errno != EINTR) {
 			cb_log(CB_LOG_ERROR, NULL, "loop", "epoll_wait: %s", strerror(errno));
-			return EXIT_RUNTIME;
+			return CB_EXIT_RUNTIME;
 		}
 		now = cb_now_ms();
 		for (int i = 0; i < n; i++) {
@@ -358,13 +356,13 @@ int cmd_agent(int argc, char **argv, const char *pin)
 		return usage_fail("--config", "is required");
 	if (cb_config_load(a.config_path, &cfg, &cerr)) {
 		fprintf(stderr, "canary-bpf: agent: %s\n", cerr.msg);
-		return EXIT_USAGE;
+		return CB_EXIT_USAGE;
 	}
 	if ((e = setup(&a))) {
 		fprintf(stderr, "canary-bpf: agent: setup: %s\n", strerror(-e));
 		cb_config_free(&cfg);
 		teardown(&a);
-		return EXIT_RUNTIME;
+		return CB_EXIT_RUNTIME;
 	}
 	/* Before any map is touched: a port that is taken fails the start cleanly.
 	 * Requests are only served from the loop, once the state is open. */
@@ -372,13 +370,13 @@ int cmd_agent(int argc, char **argv, const char *pin)
 		fprintf(stderr, "canary-bpf: agent: %s\n", err.msg);
 		cb_config_free(&cfg);
 		teardown(&a);
-		return EXIT_RUNTIME;
+		return CB_EXIT_RUNTIME;
 	}
 	if ((e = cb_state_open(pin, CB_STATE_CREATE | CB_STATE_LOCK, &a.st, &err))) {
 		fprintf(stderr, "canary-bpf: agent: state: %s\n", err.msg);
 		cb_config_free(&cfg);
 		teardown(&a);
-		return EXIT_RUNTIME;
+		return CB_EXIT_RUNTIME;
 	}
 	a.config_digest = file_digest(a.config_path);
 	e = adopt(&a, &cfg);
@@ -387,7 +385,7 @@ int cmd_agent(int argc, char **argv, const char *pin)
 	if (e) {
 		fprintf(stderr, "canary-bpf: agent: %s\n", strerror(-e));
 		teardown(&a);
-		return EXIT_RUNTIME;
+		return CB_EXIT_RUNTIME;
 	}
 	cb_log(CB_LOG_INFO, NULL, "start", "canary-bpf %s: %s: %zu services, %zu interfaces, pin path %s",
 	       CB_VERSION, a.config_path, a.cfg.nservices, a.cfg.nifaces, pin);

@@ -97,7 +97,7 @@ static int build_request(struct cb_probe *p, const char *path)
 	return 0;
 }
 
-enum cb_probe_res cb_probe_start(struct cb_probe *p, enum cb_probe_kind kind,
+enum cb_probe_res cb_probe_start(struct cb_probe *p, enum cb_check kind,
 				 const struct cb_endpoint *ep, const char *path,
 				 uint64_t now_ms, uint64_t timeout_ms)
 {
@@ -112,7 +112,7 @@ enum cb_probe_res cb_probe_start(struct cb_probe *p, enum cb_probe_kind kind,
 	p->deadline_ms = now_ms > UINT64_MAX - timeout_ms ? UINT64_MAX : now_ms + timeout_ms;
 	p->res = CB_PROBE_PENDING;
 
-	if (kind != CB_PROBE_TCP && kind != CB_PROBE_HTTP)
+	if (kind != CB_CHECK_TCP && kind != CB_CHECK_HTTP)
 		return fail(p, "bad probe kind %d", (int)kind);
 	if (ep->port == 0)
 		return fail(p, "bad port 0");
@@ -134,7 +134,7 @@ enum cb_probe_res cb_probe_start(struct cb_probe *p, enum cb_probe_kind kind,
 	} else {
 		return fail(p, "bad address family %u", ep->family);
 	}
-	if (kind == CB_PROBE_HTTP) {
+	if (kind == CB_CHECK_HTTP) {
 		if (!path || !path[0])
 			path = "/";
 		if (!path_ok(path) || build_request(p, path) < 0)
@@ -192,7 +192,7 @@ static enum cb_probe_res step_connect(struct cb_probe *p)
 			return CB_PROBE_PENDING;
 		return fail(p, "getpeername: %s", strerror(errno));
 	}
-	if (p->kind == CB_PROBE_TCP)
+	if (p->kind == CB_CHECK_TCP)
 		return finish(p, CB_PROBE_OK);
 	p->phase = CB_PROBE_PH_SEND;
 	return CB_PROBE_PENDING;

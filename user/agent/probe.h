@@ -17,9 +17,10 @@
 #define CB_PROBE_H
 
 #include <stdint.h>
-#include "dpstate.h"   /* struct cb_endpoint */
+#include "base.h"
 
-enum cb_probe_kind { CB_PROBE_TCP = 1, CB_PROBE_HTTP = 2 };
+/* What a health check does; CB_CHECK_NONE (the config without health_check) probes nothing. */
+enum cb_check { CB_CHECK_NONE = 0, CB_CHECK_TCP = 1, CB_CHECK_HTTP = 2 };
 enum cb_probe_res { CB_PROBE_PENDING = 0, CB_PROBE_OK = 1, CB_PROBE_FAIL = 2 };
 
 /* Private to probe.c; 0 so that a zeroed probe is idle and safe to cancel. */
@@ -39,7 +40,7 @@ enum cb_probe_phase {
 struct cb_probe {
 	int fd;                    /* -1 when idle */
 	uint32_t events;           /* EPOLLIN / EPOLLOUT the probe waits for */
-	enum cb_probe_kind kind;
+	enum cb_check kind;
 	struct cb_endpoint ep;
 	uint64_t deadline_ms;      /* CLOCK_MONOTONIC ms */
 
@@ -66,7 +67,7 @@ void cb_probe_init(struct cb_probe *p);
  * CB_PROBE_PENDING with fd/events set, or a final result right away (e.g.
  * socket() failed -> FAIL with why). p must not be running: cancel it first.
  */
-enum cb_probe_res cb_probe_start(struct cb_probe *p, enum cb_probe_kind kind,
+enum cb_probe_res cb_probe_start(struct cb_probe *p, enum cb_check kind,
 				 const struct cb_endpoint *ep, const char *path,
 				 uint64_t now_ms, uint64_t timeout_ms);
 /*

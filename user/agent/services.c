@@ -172,10 +172,6 @@ static const struct cb_cfg_iface *iface_find(const struct cb_config *c, const ch
 
 void agent_ifaces_apply(struct agent *a, const struct cb_config *old)
 {
-	static const enum cb_mode modes[] = {
-		[CB_CFG_XDP] = CB_MODE_XDP, [CB_CFG_XDP_GENERIC] = CB_MODE_XDP_GENERIC,
-		[CB_CFG_TC] = CB_MODE_TC,
-	};
 	struct cb_err err;
 
 	for (size_t i = 0; old && i < old->nifaces; i++) {
@@ -188,7 +184,7 @@ void agent_ifaces_apply(struct agent *a, const struct cb_config *old)
 	}
 	for (size_t i = 0; i < a->cfg.nifaces; i++) {
 		const struct cb_cfg_iface *ci = &a->cfg.ifaces[i];
-		enum cb_mode want = modes[ci->mode], cur;
+		enum cb_mode want = ci->mode, cur;
 		struct cb_link l;
 
 		if (cb_link_get(ci->name, &l, &err)) {
@@ -569,8 +565,8 @@ void agent_health_tick(struct agent *a, uint64_t now)
 				}
 				if (now < be->next_ms)
 					continue;
-				res = cb_probe_start(&be->probe, h->type == CB_CHECK_HTTP ? CB_PROBE_HTTP :
-						     CB_PROBE_TCP, &be->ep, h->path, now, h->timeout_ms);
+				res = cb_probe_start(&be->probe, h->type, &be->ep, h->path, now,
+						     h->timeout_ms);
 				if (res == CB_PROBE_PENDING)
 					probe_arm(a, be, EPOLL_CTL_ADD);
 				else

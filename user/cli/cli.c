@@ -35,7 +35,7 @@ int cli_args(const char *verb, int argc, char **argv, struct cli_opt *opts,
 				if (strlen(o->name) == len && !strncmp(o->name, a + 2, len))
 					break;
 			if (!o || !o->name) {
-				cli_fail(EXIT_USAGE, verb, "unknown option '%s' (see canary-bpf %s --help)",
+				cli_fail(CB_EXIT_USAGE, verb, "unknown option '%s' (see canary-bpf %s --help)",
 					 a, verb);
 				return -1;
 			}
@@ -46,19 +46,19 @@ int cli_args(const char *verb, int argc, char **argv, struct cli_opt *opts,
 			} else if (i + 1 < argc) {
 				*o->value = argv[++i];
 			} else {
-				cli_fail(EXIT_USAGE, verb, "option --%s needs a value", o->name);
+				cli_fail(CB_EXIT_USAGE, verb, "option --%s needs a value", o->name);
 				return -1;
 			}
 			continue;
 		}
 		if (!strcmp(a, "-j") || !strcmp(a, "--json") || !strcmp(a, "-p") ||
 		    !strcmp(a, "--pin-path")) {
-			cli_fail(EXIT_USAGE, verb, "global option '%s' goes before the command "
+			cli_fail(CB_EXIT_USAGE, verb, "global option '%s' goes before the command "
 				 "(canary-bpf %s %s ...)", a, a, verb);
 			return -1;
 		}
 		if (npos == max_pos) {
-			cli_fail(EXIT_USAGE, verb, "unexpected argument '%s' (see canary-bpf %s --help)",
+			cli_fail(CB_EXIT_USAGE, verb, "unexpected argument '%s' (see canary-bpf %s --help)",
 				 a, verb);
 			return -1;
 		}
@@ -76,9 +76,9 @@ int cli_state(const struct cli *c, int flags, struct cb_state *st, const char *s
 		return 0;
 	cb_state_close(st);
 	if (e == -ENOENT && service)
-		return cli_fail(EXIT_USAGE, "service", "no service named '%s' (nothing is configured "
+		return cli_fail(CB_EXIT_USAGE, "service", "no service named '%s' (nothing is configured "
 				"under %s)", service, c->pin);
-	return cli_fail(EXIT_RUNTIME, "state", "%s", err.msg);
+	return cli_fail(CB_EXIT_RUNTIME, "state", "%s", err.msg);
 }
 
 int cli_service(const struct cb_state *st, const char *name, struct cb_svc_key *key,
@@ -87,9 +87,9 @@ int cli_service(const struct cb_state *st, const char *name, struct cb_svc_key *
 	struct cb_err err;
 
 	if (cb_parse_name(name, &err))
-		return cli_fail(EXIT_USAGE, "service", "%s", err.msg);
+		return cli_fail(CB_EXIT_USAGE, "service", "%s", err.msg);
 	if (cb_name_get(&st->maps, name, key) || cb_svc_get(&st->maps, key, svc))
-		return cli_fail(EXIT_USAGE, "service", "no service named '%s'", name);
+		return cli_fail(CB_EXIT_USAGE, "service", "no service named '%s'", name);
 	return 0;
 }
 
@@ -98,9 +98,9 @@ int cli_code(int err)
 	/* What the state library's own validation returns; anything else came from the kernel. */
 	switch (-err) {
 	case EEXIST: case EINVAL: case ERANGE: case ENOTUNIQ: case EAFNOSUPPORT:
-		return EXIT_USAGE;
+		return CB_EXIT_USAGE;
 	default:
-		return EXIT_RUNTIME;
+		return CB_EXIT_RUNTIME;
 	}
 }
 

@@ -8,9 +8,6 @@
 #include "parse.h"
 #include "pinned.h"
 
-#define EXIT_RUNTIME 1
-#define EXIT_USAGE   2
-
 struct cli {
 	int json;
 	const char *pin;

@@ -17,16 +17,13 @@ int cmd_attach(const struct cli *c, int argc, char **argv)
 	int n = cli_args("attach", argc, argv, opts, pos, 1), e;
 
 	if (n < 0)
-		return EXIT_USAGE;
+		return CB_EXIT_USAGE;
 	if (n < 1)
-		return cli_fail(EXIT_USAGE, "attach", "missing IFNAME (attach IFNAME [--mode xdp|xdp-generic|tc])");
-	for (int i = 0; i < CB_MODE_NONE; i++)
-		if (!strcmp(mode_s, cb_mode_names[i]))
-			m = (enum cb_mode)i;
-	if (m == CB_MODE_NONE)
-		return cli_fail(EXIT_USAGE, "attach", "--mode: '%s' is not xdp, xdp-generic or tc", mode_s);
+		return cli_fail(CB_EXIT_USAGE, "attach", "missing IFNAME (attach IFNAME [--mode xdp|xdp-generic|tc])");
+	if (cb_mode_parse(mode_s, &m, &err))
+		return cli_fail(CB_EXIT_USAGE, "attach", "--mode: %s", err.msg);
 	if ((e = cb_link_get(pos[0], &l, &err)))
-		return cli_fail(e == -ENODEV ? EXIT_USAGE : EXIT_RUNTIME, "attach", "%s", err.msg);
+		return cli_fail(e == -ENODEV ? CB_EXIT_USAGE : CB_EXIT_RUNTIME, "attach", "%s", err.msg);
 	if ((e = cli_state(c, CB_STATE_CREATE | CB_STATE_LOCK, &st, NULL)))
 		return e;
 	cur = cb_attach_mode(&st, &l);
@@ -38,13 +35,13 @@ int cmd_attach(const struct cli *c, int argc, char **argv)
 	}
 	if (cur != CB_MODE_NONE) {
 		cb_state_close(&st);
-		return cli_fail(EXIT_USAGE, "attach", "%s is attached in %s mode: detach it first",
+		return cli_fail(CB_EXIT_USAGE, "attach", "%s is attached in %s mode: detach it first",
 				l.name, cb_mode_names[cur]);
 	}
 	e = cb_attach(&st, &l, m, &err);
 	cb_state_close(&st);
 	if (e)
-		return cli_fail(EXIT_RUNTIME, "attach", "%s", err.msg);
+		return cli_fail(CB_EXIT_RUNTIME, "attach", "%s", err.msg);
 	if (!l.up)
 		fprintf(stderr, "canary-bpf: attach: note: %s is down; forwarding starts when it is up\n",
 			l.name);
@@ -61,15 +58,15 @@ int cmd_detach(const struct cli *c, int argc, char **argv)
 	int n = cli_args("detach", argc, argv, NULL, pos, 1), e;
 
 	if (n < 0)
-		return EXIT_USAGE;
+		return CB_EXIT_USAGE;
 	if (n < 1)
-		return cli_fail(EXIT_USAGE, "detach", "missing IFNAME");
+		return cli_fail(CB_EXIT_USAGE, "detach", "missing IFNAME");
 	if ((e = cli_state(c, CB_STATE_LOCK, &st, NULL)))
 		return e;
 	e = cb_detach(&st, pos[0], &err);
 	cb_state_close(&st);
 	if (e)
-		return cli_fail(e == -ENOENT ? EXIT_USAGE : EXIT_RUNTIME, "detach", "%s", err.msg);
+		return cli_fail(e == -ENOENT ? CB_EXIT_USAGE : CB_EXIT_RUNTIME, "detach", "%s", err.msg);
 	if (!c->json)
 		printf("%s: detached\n", pos[0]);
 	return 0;

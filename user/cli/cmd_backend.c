@@ -16,7 +16,7 @@ static int open_service(const struct cli *c, const char *verb, const char *name,
 	int e;
 
 	if (cb_parse_name(name, &err))
-		return cli_fail(EXIT_USAGE, verb, "%s", err.msg);
+		return cli_fail(CB_EXIT_USAGE, verb, "%s", err.msg);
 	if ((e = cli_state(c, flags, st, name)))
 		return e;
 	if ((e = cli_service(st, name, key, svc)))
@@ -29,7 +29,7 @@ static int family_mismatch(struct cb_state *st, const char *verb, const char *te
 			   uint8_t family, const char *name, const struct cb_svc_key *key)
 {
 	cb_state_close(st);
-	return cli_fail(EXIT_USAGE, verb, "%s is %s, service '%s' is %s", text,
+	return cli_fail(CB_EXIT_USAGE, verb, "%s is %s, service '%s' is %s", text,
 			family == CB_AF_INET ? "IPv4" : "IPv6", name,
 			key->family == CB_AF_INET ? "IPv4" : "IPv6");
 }
@@ -54,12 +54,12 @@ static int backend_change(const struct cli *c, int argc, char **argv, int add)
 	int n = cli_args(verb, argc, argv, NULL, pos, 3), e, at = -1;
 
 	if (n < 0)
-		return EXIT_USAGE;
+		return CB_EXIT_USAGE;
 	if (n < 3)
-		return cli_fail(EXIT_USAGE, verb, "expected NAME stable|canary IP[:PORT]");
+		return cli_fail(CB_EXIT_USAGE, verb, "expected NAME stable|canary IP[:PORT]");
 	if (cb_parse_name(pos[0], &err) || cb_parse_track(pos[1], &track, &err) ||
 	    cb_parse_endpoint(pos[2], &ep, &err))
-		return cli_fail(EXIT_USAGE, verb, "%s", err.msg);
+		return cli_fail(CB_EXIT_USAGE, verb, "%s", err.msg);
 	if ((e = open_service(c, verb, pos[0], CB_STATE_LOCK, &st, &key, &svc)))
 		return e;
 	if (ep.family != key.family)
@@ -71,7 +71,7 @@ static int backend_change(const struct cli *c, int argc, char **argv, int add)
 		ncur[t] = CB_MAX_TRACK_BACKENDS;
 		if ((e = cb_track_get(&st.maps, &key, t, cur[t], &ncur[t]))) {
 			cb_state_close(&st);
-			return cli_fail(EXIT_RUNTIME, verb, "read backends: %s", strerror(-e));
+			return cli_fail(CB_EXIT_RUNTIME, verb, "read backends: %s", strerror(-e));
 		}
 		/*
 		 * A backend may be in both tracks for a while: that is how a canary
@@ -83,16 +83,16 @@ static int backend_change(const struct cli *c, int argc, char **argv, int add)
 	}
 	if (add && at >= 0) {
 		cb_state_close(&st);
-		return cli_fail(EXIT_USAGE, verb, "%s is already a %s backend of '%s'", text, pos[1], pos[0]);
+		return cli_fail(CB_EXIT_USAGE, verb, "%s is already a %s backend of '%s'", text, pos[1], pos[0]);
 	}
 	if (!add && at < 0) {
 		cb_state_close(&st);
-		return cli_fail(EXIT_USAGE, verb, "%s is not a %s backend of '%s'", text, pos[1], pos[0]);
+		return cli_fail(CB_EXIT_USAGE, verb, "%s is not a %s backend of '%s'", text, pos[1], pos[0]);
 	}
 	if (add) {
 		if (ncur[track] == CB_MAX_TRACK_BACKENDS) {
 			cb_state_close(&st);
-			return cli_fail(EXIT_USAGE, verb, "a track holds at most %d backends",
+			return cli_fail(CB_EXIT_USAGE, verb, "a track holds at most %d backends",
 					CB_MAX_TRACK_BACKENDS);
 		}
 		cur[track][ncur[track]++] = ep;
@@ -112,7 +112,7 @@ int cmd_backend(const struct cli *c, int argc, char **argv)
 		return backend_change(c, argc - 1, argv + 1, 1);
 	if (argc >= 2 && !strcmp(argv[1], "del"))
 		return backend_change(c, argc - 1, argv + 1, 0);
-	return cli_fail(EXIT_USAGE, "backend", "expected add or del (see canary-bpf backend --help)");
+	return cli_fail(CB_EXIT_USAGE, "backend", "expected add or del (see canary-bpf backend --help)");
 }
 
 static void print_weight(const struct cli *c, const char *name, uint32_t bp)
@@ -144,16 +144,16 @@ int cmd_weight(const struct cli *c, int argc, char **argv)
 	int set, n, e;
 
 	if (argc < 2 || (strcmp(argv[1], "set") && strcmp(argv[1], "get")))
-		return cli_fail(EXIT_USAGE, "weight", "expected set or get (see canary-bpf weight --help)");
+		return cli_fail(CB_EXIT_USAGE, "weight", "expected set or get (see canary-bpf weight --help)");
 	set = !strcmp(argv[1], "set");
 	n = cli_args(set ? "weight set" : "weight get", argc - 1, argv + 1, NULL, pos, set ? 2 : 1);
 	if (n < 0)
-		return EXIT_USAGE;
+		return CB_EXIT_USAGE;
 	if (n < (set ? 2 : 1))
-		return cli_fail(EXIT_USAGE, set ? "weight set" : "weight get",
+		return cli_fail(CB_EXIT_USAGE, set ? "weight set" : "weight get",
 				set ? "expected NAME PERCENT" : "expected NAME");
 	if (set && cb_parse_percent(pos[1], &bp, &err))
-		return cli_fail(EXIT_USAGE, "weight set", "%s", err.msg);
+		return cli_fail(CB_EXIT_USAGE, "weight set", "%s", err.msg);
 	if ((e = open_service(c, set ? "weight set" : "weight get", pos[0], set ? CB_STATE_LOCK : 0,
 			      &st, &key, &svc)))
 		return e;
@@ -181,17 +181,17 @@ int cmd_override(const struct cli *c, int argc, char **argv)
 	int add, n, e;
 
 	if (argc < 2 || (strcmp(argv[1], "add") && strcmp(argv[1], "del")))
-		return cli_fail(EXIT_USAGE, "override", "expected add or del (see canary-bpf override --help)");
+		return cli_fail(CB_EXIT_USAGE, "override", "expected add or del (see canary-bpf override --help)");
 	add = !strcmp(argv[1], "add");
 	verb = add ? "override add" : "override del";
 	n = cli_args(verb, argc - 1, argv + 1, NULL, pos, add ? 3 : 2);
 	if (n < 0)
-		return EXIT_USAGE;
+		return CB_EXIT_USAGE;
 	if (n < (add ? 3 : 2))
-		return cli_fail(EXIT_USAGE, verb, add ? "expected NAME CIDR stable|canary" : "expected NAME CIDR");
+		return cli_fail(CB_EXIT_USAGE, verb, add ? "expected NAME CIDR stable|canary" : "expected NAME CIDR");
 	if (cb_parse_name(pos[0], &err) || cb_parse_cidr(pos[1], &net, &len, &err) ||
 	    (add && cb_parse_track(pos[2], &track, &err)))
-		return cli_fail(EXIT_USAGE, verb, "%s", err.msg);
+		return cli_fail(CB_EXIT_USAGE, verb, "%s", err.msg);
 	if ((e = open_service(c, verb, pos[0], CB_STATE_LOCK, &st, &key, &svc)))
 		return e;
 	if (net.family != key.family)
@@ -200,7 +200,7 @@ int cmd_override(const struct cli *c, int argc, char **argv)
 		: cb_override_del(&st.maps, &key, &net, len);
 	cb_state_close(&st);
 	if (e == -ENOENT)
-		return cli_fail(EXIT_USAGE, verb, "'%s' has no override for %s", pos[0], pos[1]);
+		return cli_fail(CB_EXIT_USAGE, verb, "'%s' has no override for %s", pos[0], pos[1]);
 	if (e)
 		return cli_fail(cli_code(e), verb, "%s: %s", pos[1], strerror(-e));
 	return 0;

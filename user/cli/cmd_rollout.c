@@ -207,7 +207,7 @@ static int status(const struct cli *c, const char *name, int watch)
 
 		free(rows);
 		if ((e = load_rows(&st, name, &rows, &n))) {
-			rc = cli_fail(EXIT_RUNTIME, "rollout status", "%s", strerror(-e));
+			rc = cli_fail(CB_EXIT_RUNTIME, "rollout status", "%s", strerror(-e));
 			break;
 		}
 		if (c->json && !watch) {
@@ -248,7 +248,7 @@ static int status(const struct cli *c, const char *name, int watch)
 		if (!watch || ended(rows, n)) {
 			for (size_t i = 0; watch && i < n; i++)
 				if (rows[i].r.phase == CB_PHASE_ROLLED_BACK)
-					rc = EXIT_RUNTIME;
+					rc = CB_EXIT_RUNTIME;
 			break;
 		}
 		usleep(WATCH_MS * 1000);
@@ -279,7 +279,7 @@ static int command(const struct cli *c, const char *verb, enum cb_ctl_cmd cmd, c
 	}
 	if (cb_ctl_get(&st.maps, name, &req) == 0 && req.state == CB_CTL_PENDING) {
 		cb_state_close(&st);
-		return cli_fail(EXIT_RUNTIME, what, "%s: a rollout %s is still waiting for the agent",
+		return cli_fail(CB_EXIT_RUNTIME, what, "%s: a rollout %s is still waiting for the agent",
 				name, cb_ctl_name(req.cmd));
 	}
 	req.seq++;
@@ -288,7 +288,7 @@ static int command(const struct cli *c, const char *verb, enum cb_ctl_cmd cmd, c
 	req.msg[0] = 0;
 	if ((e = cb_ctl_put(&st.maps, name, &req))) {
 		cb_state_close(&st);
-		return cli_fail(EXIT_RUNTIME, what, "%s: %s", name, strerror(-e));
+		return cli_fail(CB_EXIT_RUNTIME, what, "%s: %s", name, strerror(-e));
 	}
 	deadline = cb_now_ms() + ANSWER_WAIT_MS;
 	for (;;) {
@@ -301,7 +301,7 @@ static int command(const struct cli *c, const char *verb, enum cb_ctl_cmd cmd, c
 			    ans.state == CB_CTL_PENDING)
 				cb_ctl_del(&st.maps, name);
 			cb_state_close(&st);
-			return cli_fail(EXIT_RUNTIME, what, "%s: no agent answered within %d s (is "
+			return cli_fail(CB_EXIT_RUNTIME, what, "%s: no agent answered within %d s (is "
 					"'canary-bpf agent' running with this service?)", name,
 					ANSWER_WAIT_MS / 1000);
 		}
@@ -310,7 +310,7 @@ static int command(const struct cli *c, const char *verb, enum cb_ctl_cmd cmd, c
 	cb_state_close(&st);
 	ans.msg[sizeof(ans.msg) - 1] = 0;
 	if (ans.state == CB_CTL_REJECTED)
-		return cli_fail(EXIT_USAGE, what, "%s: %s", name, ans.msg);
+		return cli_fail(CB_EXIT_USAGE, what, "%s: %s", name, ans.msg);
 	if (c->json) {
 		struct json_object *o = json_object_new_object();
 
@@ -334,7 +334,7 @@ int cmd_rollout(const struct cli *c, int argc, char **argv)
 	int n;
 
 	if (argc < 2)
-		return cli_fail(EXIT_USAGE, "rollout", "expected status, pause, resume, abort or promote");
+		return cli_fail(CB_EXIT_USAGE, "rollout", "expected status, pause, resume, abort or promote");
 	snprintf(verb, sizeof(verb), "rollout %s", argv[1]);
 	if (!strcmp(argv[1], "status")) {
 		struct cli_opt opts[] = { { "watch", &w, 1 }, { "w", &w2, 1 }, { NULL, NULL, 0 } };
@@ -345,7 +345,7 @@ int cmd_rollout(const struct cli *c, int argc, char **argv)
 				argv[i] = "--w";
 		n = cli_args(verb, argc - 1, argv + 1, opts, pos, 1);
 		if (n < 0)
-			return EXIT_USAGE;
+			return CB_EXIT_USAGE;
 		return status(c, n ? pos[0] : NULL, w || w2);
 	}
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
@@ -353,11 +353,11 @@ int cmd_rollout(const struct cli *c, int argc, char **argv)
 			continue;
 		n = cli_args(verb, argc - 1, argv + 1, NULL, pos, 1);
 		if (n < 0)
-			return EXIT_USAGE;
+			return CB_EXIT_USAGE;
 		if (n < 1)
-			return cli_fail(EXIT_USAGE, verb, "missing NAME");
+			return cli_fail(CB_EXIT_USAGE, verb, "missing NAME");
 		return command(c, cmds[i].verb, cmds[i].cmd, pos[0]);
 	}
-	return cli_fail(EXIT_USAGE, "rollout", "unknown command '%s' (status, pause, resume, abort "
+	return cli_fail(CB_EXIT_USAGE, "rollout", "unknown command '%s' (status, pause, resume, abort "
 			"or promote)", argv[1]);
 }

@@ -25,35 +25,35 @@ static int service_add(const struct cli *c, int argc, char **argv)
 	int n = cli_args("service add", argc, argv, opts, pos, 1), e;
 
 	if (n < 0)
-		return EXIT_USAGE;
+		return CB_EXIT_USAGE;
 	if (n < 1)
-		return cli_fail(EXIT_USAGE, "service add", "missing NAME (service add NAME --vip IP --port N)");
+		return cli_fail(CB_EXIT_USAGE, "service add", "missing NAME (service add NAME --vip IP --port N)");
 	if (cb_parse_name(pos[0], &err))
-		return cli_fail(EXIT_USAGE, "service add", "%s", err.msg);
+		return cli_fail(CB_EXIT_USAGE, "service add", "%s", err.msg);
 	if (!vip || !port)
-		return cli_fail(EXIT_USAGE, "service add", "--vip and --port are required");
+		return cli_fail(CB_EXIT_USAGE, "service add", "--vip and --port are required");
 	if (cb_parse_addr(vip, &ep, &err))
-		return cli_fail(EXIT_USAGE, "service add", "--vip: %s", err.msg);
+		return cli_fail(CB_EXIT_USAGE, "service add", "--vip: %s", err.msg);
 	if (cb_parse_port(port, &ep.port, &err))
-		return cli_fail(EXIT_USAGE, "service add", "--port: %s", err.msg);
+		return cli_fail(CB_EXIT_USAGE, "service add", "--port: %s", err.msg);
 	if (cb_parse_proto(proto, &p, &err))
-		return cli_fail(EXIT_USAGE, "service add", "--proto: %s", err.msg);
+		return cli_fail(CB_EXIT_USAGE, "service add", "--proto: %s", err.msg);
 	if (cb_parse_affinity(aff, &a, &err))
-		return cli_fail(EXIT_USAGE, "service add", "--affinity: %s", err.msg);
+		return cli_fail(CB_EXIT_USAGE, "service add", "--affinity: %s", err.msg);
 
 	if ((e = cli_state(c, CB_STATE_CREATE | CB_STATE_LOCK, &st, NULL)))
 		return e;
 	cb_svc_key_make(&key, &ep, p);
 	if (cb_name_get(&st.maps, pos[0], &other) == 0) {
 		cb_state_close(&st);
-		return cli_fail(EXIT_USAGE, "service add", "a service named '%s' exists", pos[0]);
+		return cli_fail(CB_EXIT_USAGE, "service add", "a service named '%s' exists", pos[0]);
 	}
 	if (cb_svc_get(&st.maps, &key, &svc) == 0) {
 		char owner[CB_NAME_LEN] = "?";
 
 		cb_name_of(&st.maps, &key, owner, sizeof(owner));
 		cb_state_close(&st);
-		return cli_fail(EXIT_USAGE, "service add", "%s:%s/%s is already service '%s'", vip,
+		return cli_fail(CB_EXIT_USAGE, "service add", "%s:%s/%s is already service '%s'", vip,
 				port, proto, owner);
 	}
 	/*
@@ -65,9 +65,9 @@ static int service_add(const struct cli *c, int argc, char **argv)
 		cb_name_del(&st.maps, pos[0]);
 	cb_state_close(&st);
 	if (e == -ENOSPC)
-		return cli_fail(EXIT_RUNTIME, "service add", "no room: %d services at most", CB_MAX_SERVICES);
+		return cli_fail(CB_EXIT_RUNTIME, "service add", "no room: %d services at most", CB_MAX_SERVICES);
 	if (e)
-		return cli_fail(EXIT_RUNTIME, "service add", "%s", strerror(-e));
+		return cli_fail(CB_EXIT_RUNTIME, "service add", "%s", strerror(-e));
 	if (c->json) {
 		struct json_object *o = json_object_new_object();
 
@@ -87,16 +87,16 @@ static int service_del(const struct cli *c, int argc, char **argv)
 	int n = cli_args("service del", argc, argv, NULL, pos, 1), e;
 
 	if (n < 0)
-		return EXIT_USAGE;
+		return CB_EXIT_USAGE;
 	if (n < 1)
-		return cli_fail(EXIT_USAGE, "service del", "missing NAME");
+		return cli_fail(CB_EXIT_USAGE, "service del", "missing NAME");
 	if ((e = cli_state(c, CB_STATE_LOCK, &st, pos[0])))
 		return e;
 	/* A name without a record is what an interrupted add or del leaves: remove it. */
 	if (cb_name_get(&st.maps, pos[0], &key) == 0 && cb_svc_get(&st.maps, &key, &svc) == -ENOENT) {
 		e = cb_name_del(&st.maps, pos[0]);
 		cb_state_close(&st);
-		return e ? cli_fail(EXIT_RUNTIME, "service del", "%s: %s", pos[0], strerror(-e)) : 0;
+		return e ? cli_fail(CB_EXIT_RUNTIME, "service del", "%s: %s", pos[0], strerror(-e)) : 0;
 	}
 	if ((e = cli_service(&st, pos[0], &key, &svc))) {
 		cb_state_close(&st);
@@ -112,7 +112,7 @@ static int service_del(const struct cli *c, int argc, char **argv)
 	}
 	cb_state_close(&st);
 	if (e)
-		return cli_fail(EXIT_RUNTIME, "service del", "%s: %s", pos[0], strerror(-e));
+		return cli_fail(CB_EXIT_RUNTIME, "service del", "%s: %s", pos[0], strerror(-e));
 	return 0;
 }
 
@@ -126,11 +126,11 @@ static int service_list(const struct cli *c, int argc, char **argv)
 	int np = cli_args("service list", argc, argv, NULL, pos, 0), e;
 
 	if (np < 0)
-		return EXIT_USAGE;
+		return CB_EXIT_USAGE;
 	e = cb_state_open(c->pin, 0, &st, &err);
 	if (e && e != -ENOENT) {
 		cb_state_close(&st);
-		return cli_fail(EXIT_RUNTIME, "state", "%s", err.msg);
+		return cli_fail(CB_EXIT_RUNTIME, "state", "%s", err.msg);
 	}
 	if (!e && (e = view_load_all(&st, NULL, &v, &n))) {
 		cb_state_close(&st);
@@ -171,12 +171,12 @@ static int service_list(const struct cli *c, int argc, char **argv)
 int cmd_service(const struct cli *c, int argc, char **argv)
 {
 	if (argc < 2)
-		return cli_fail(EXIT_USAGE, "service", "expected add, del or list (see canary-bpf service --help)");
+		return cli_fail(CB_EXIT_USAGE, "service", "expected add, del or list (see canary-bpf service --help)");
 	if (!strcmp(argv[1], "add"))
 		return service_add(c, argc - 1, argv + 1);
 	if (!strcmp(argv[1], "del"))
 		return service_del(c, argc - 1, argv + 1);
 	if (!strcmp(argv[1], "list"))
 		return service_list(c, argc - 1, argv + 1);
-	return cli_fail(EXIT_USAGE, "service", "unknown command '%s' (add, del or list)", argv[1]);
+	return cli_fail(CB_EXIT_USAGE, "service", "unknown command '%s' (add, del or list)", argv[1]);
 }

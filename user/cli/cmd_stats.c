@@ -212,8 +212,8 @@ static int load(const struct cli *c, const char *only, struct svc_view **v, size
 	if (e) {
 		cb_state_close(&st);
 		if (e == -ENOENT)
-			return cli_fail(EXIT_USAGE, "service", "no service named '%s'", only);
-		return cli_fail(EXIT_RUNTIME, "state", "%s", err.msg);
+			return cli_fail(CB_EXIT_USAGE, "service", "no service named '%s'", only);
+		return cli_fail(CB_EXIT_RUNTIME, "state", "%s", err.msg);
 	}
 	e = view_load_all(&st, only, v, n);
 	cb_state_close(&st);
@@ -229,7 +229,7 @@ int cmd_stats(const struct cli *c, int argc, char **argv)
 	int n = cli_args("stats", argc, argv, NULL, pos, 1), e;
 
 	if (n < 0)
-		return EXIT_USAGE;
+		return CB_EXIT_USAGE;
 	if ((e = load(c, pos[0], &a, &na)))
 		goto out;
 	if (c->json) {
@@ -283,17 +283,17 @@ int cmd_top(const struct cli *c, int argc, char **argv)
 
 	n = cli_args("top", argc, argv, opts, pos, 1);
 	if (n < 0)
-		return EXIT_USAGE;
+		return CB_EXIT_USAGE;
 	if (count_s) {
 		char *end;
 
 		count = strtol(count_s, &end, 10);
 		if (*end || count < 1 || count > 1000000)
-			return cli_fail(EXIT_USAGE, "top", "--count: '%s' is not a number of refreshes",
+			return cli_fail(CB_EXIT_USAGE, "top", "--count: '%s' is not a number of refreshes",
 					count_s);
 	}
 	if (c->json)
-		return cli_fail(EXIT_USAGE, "top", "no JSON view: use 'canary-bpf -j stats' in a loop");
+		return cli_fail(CB_EXIT_USAGE, "top", "no JSON view: use 'canary-bpf -j stats' in a loop");
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	if (tty && isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &saved) == 0) {

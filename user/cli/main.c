@@ -18,7 +18,7 @@ static int version(void)
 	const char *sep = "";
 
 	if (!obj)
-		return cli_fail(EXIT_RUNTIME, "version", "%s", err.msg);
+		return cli_fail(CB_EXIT_RUNTIME, "version", "%s", err.msg);
 	printf("canary-bpf %s (layout %d, libbpf %s, programs: ", CB_VERSION, CB_LAYOUT_VERSION,
 	       libbpf_version_string());
 	bpf_object__for_each_program(prog, obj) {
@@ -62,26 +62,26 @@ int main(int argc, char **argv)
 			c.json = 1;
 		} else if (!strcmp(a, "-p") || !strcmp(a, "--pin-path")) {
 			if (++i == argc)
-				return cli_fail(EXIT_USAGE, a, "needs a directory");
+				return cli_fail(CB_EXIT_USAGE, a, "needs a directory");
 			c.pin = argv[i];
 		} else if (!strncmp(a, "--pin-path=", 11)) {
 			c.pin = a + 11;
 		} else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
 			if (cli_help(stdout, i + 1 < argc ? argv[i + 1] : NULL))
-				return cli_fail(EXIT_USAGE, "help", "no command '%s'", argv[i + 1]);
+				return cli_fail(CB_EXIT_USAGE, "help", "no command '%s'", argv[i + 1]);
 			return 0;
 		} else if (!strcmp(a, "-V") || !strcmp(a, "--version")) {
 			return version();
 		} else {
-			return cli_fail(EXIT_USAGE, a, "unknown option (see canary-bpf --help)");
+			return cli_fail(CB_EXIT_USAGE, a, "unknown option (see canary-bpf --help)");
 		}
 	}
 	if (i == argc) {
 		cli_help(stderr, NULL);
-		return EXIT_USAGE;
+		return CB_EXIT_USAGE;
 	}
 	if (!*c.pin || c.pin[0] != '/')
-		return cli_fail(EXIT_USAGE, "pin path", "'%s' is not an absolute path", c.pin);
+		return cli_fail(CB_EXIT_USAGE, "pin path", "'%s' is not an absolute path", c.pin);
 	if (!strcmp(argv[i], "agent")) {
 		for (int k = i + 1; k < argc; k++)
 			if (!strcmp(argv[k], "--help") || !strcmp(argv[k], "-h")) {
@@ -100,5 +100,5 @@ int main(int argc, char **argv)
 			}
 		return verbs[v].run(&c, argc - i, argv + i);
 	}
-	return cli_fail(EXIT_USAGE, argv[i], "unknown command (see canary-bpf --help)");
+	return cli_fail(CB_EXIT_USAGE, argv[i], "unknown command (see canary-bpf --help)");
 }

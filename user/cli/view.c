@@ -51,28 +51,28 @@ int view_load_all(const struct cb_state *st, const char *only, struct svc_view *
 	if (only) {
 		*views = calloc(1, sizeof(**views));
 		if (!*views)
-			return cli_fail(EXIT_RUNTIME, "memory", "%s", strerror(ENOMEM));
+			return cli_fail(CB_EXIT_RUNTIME, "memory", "%s", strerror(ENOMEM));
 		e = view_load(st, only, *views);
 		if (e == -ENOENT)
-			return cli_fail(EXIT_USAGE, "service", "no service named '%s'", only);
+			return cli_fail(CB_EXIT_USAGE, "service", "no service named '%s'", only);
 		if (e)
-			return cli_fail(EXIT_RUNTIME, "service", "%s: %s", only, strerror(-e));
+			return cli_fail(CB_EXIT_RUNTIME, "service", "%s: %s", only, strerror(-e));
 		*n = 1;
 		return 0;
 	}
 	if ((e = cb_names_list(&st->maps, &names, &count)))
-		return cli_fail(EXIT_RUNTIME, "services", "%s", strerror(-e));
+		return cli_fail(CB_EXIT_RUNTIME, "services", "%s", strerror(-e));
 	*views = calloc(count ? count : 1, sizeof(**views));
 	if (!*views) {
 		free(names);
-		return cli_fail(EXIT_RUNTIME, "memory", "%s", strerror(ENOMEM));
+		return cli_fail(CB_EXIT_RUNTIME, "memory", "%s", strerror(ENOMEM));
 	}
 	for (size_t i = 0; i < count; i++) {
 		e = view_load(st, names[i], &(*views)[*n]);
 		if (e == -ENOENT)
 			continue;   /* deleted while we read */
 		if (e) {
-			e = cli_fail(EXIT_RUNTIME, "service", "%s: %s", names[i], strerror(-e));
+			e = cli_fail(CB_EXIT_RUNTIME, "service", "%s: %s", names[i], strerror(-e));
 			free(names);
 			return e;
 		}

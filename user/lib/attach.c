@@ -21,6 +21,16 @@
 
 const char *const cb_mode_names[] = { "xdp", "xdp-generic", "tc", "none" };
 
+int cb_mode_parse(const char *s, enum cb_mode *m, struct cb_err *err)
+{
+	for (int i = 0; i < CB_MODE_NONE; i++)
+		if (!strcmp(s, cb_mode_names[i])) {
+			*m = (enum cb_mode)i;
+			return 0;
+		}
+	return cb_err_set(err, -1, "'%s' is not xdp, xdp-generic or tc", s);
+}
+
 static int tc_attach(int ifindex, enum bpf_tc_attach_point where, int prog_fd)
 {
 	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = where);

@@ -8,6 +8,8 @@
 
 enum cb_mode { CB_MODE_XDP, CB_MODE_XDP_GENERIC, CB_MODE_TC, CB_MODE_NONE };
 extern const char *const cb_mode_names[];   /* "xdp", "xdp-generic", "tc", "none" */
+/* "xdp", "xdp-generic" or "tc"; -1 with err "'S' is not xdp, xdp-generic or tc". */
+int cb_mode_parse(const char *s, enum cb_mode *m, struct cb_err *err);
 
 /* How l is attached now (CB_MODE_NONE: not by us). */
 enum cb_mode cb_attach_mode(const struct cb_state *st, const struct cb_link *l);

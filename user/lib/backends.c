@@ -1,8 +1,21 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
-/* Backend sets of a track and their Maglev tables. */
+/*
+ * Backend sets of a track. Every change is one transaction over the
+ * service's double-buffered tables (tables.c), in small steps:
+ *
+ *   begin    read the live record and both tracks' members
+ *   stage    a track's next members, and its table published into the
+ *            generation the datapath does not read
+ *   commit   the members (user space's record of truth), then the service
+ *            record: the one update that makes every staged track live
+ *   retire   the tables the switch left behind, and the backends no track
+ *            serves any more (their flows re-select)
+ *   abort    before a successful commit: what stage published and created
+ *
+ * cb_track_set and cb_track_promote differ only in what they stage.
+ */
 #include "dpstate.h"
 #include "dpstate_int.h"
-#include "maglev.h"
 
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
@@ -48,105 +61,6 @@ static int new_backend_id(const struct cb_maps *m, uint32_t *id)
 	return -ENOSPC;
 }
 
-/* Slots of the live table of a track, as backend ids. */
-static int table_read(const struct cb_maps *m, const struct cb_tbl_key *tk, uint32_t msize,
-		      uint32_t *ids)
-{
-	LIBBPF_OPTS(bpf_map_batch_opts, bopts);
-	uint32_t inner_id, count = msize, out = 0;
-	uint32_t *keys;
-	int fd, err = 0;
-
-	if (bpf_map_lookup_elem(m->maglev, tk, &inner_id))
-		return -errno;
-	fd = bpf_map_get_fd_by_id(inner_id);
-	if (fd < 0)
-		return -errno;
-	keys = calloc(msize, sizeof(*keys));
-	if (!keys)
-		err = -ENOMEM;
-	else if (bpf_map_lookup_batch(fd, NULL, &out, keys, ids, &count, &bopts) && errno != ENOENT)
-		err = -errno;
-	else if (count != msize)
-		err = -EIO;
-	free(keys);
-	close(fd);
-	return err;
-}
-
-/*
- * Build the table for sorted[] (ids[] alike) and publish it as generation
- * tk->gen. The previous table, when given, keeps every slot it can: the
- * backends that stay keep their flows.
- */
-static int table_publish(const struct cb_maps *m, const struct cb_tbl_key *tk, uint32_t msize,
-			 const struct cb_endpoint *sorted, const uint32_t *ids, size_t n,
-			 const uint32_t *prev_ids)
-{
-	struct backend_key {
-		uint8_t addr[16];
-		uint8_t port[2];
-		uint8_t family;
-	} *keys_b = calloc(n, sizeof(*keys_b)), *keys;
-	struct cb_maglev_item *items = calloc(n, sizeof(*items));
-	uint32_t *slots = calloc(msize, sizeof(*slots));
-	uint32_t *slot_keys = calloc(msize, sizeof(*slot_keys));
-	uint32_t *prev = prev_ids ? calloc(msize, sizeof(*prev)) : NULL;
-	LIBBPF_OPTS(bpf_map_create_opts, copts, .map_flags = BPF_F_INNER_MAP);
-	LIBBPF_OPTS(bpf_map_batch_opts, bopts);
-	int err = -ENOMEM, fd = -1;
-	uint32_t count = msize;
-
-	keys = keys_b;
-	if (!keys || !items || !slots || !slot_keys || (prev_ids && !prev))
-		goto out;
-	/* A backend's identity is its bytes, never a struct's padding: nodes must agree. */
-	for (size_t i = 0; i < n; i++) {
-		keys[i].family = sorted[i].family;
-		keys[i].port[0] = (uint8_t)(sorted[i].port >> 8);
-		keys[i].port[1] = (uint8_t)sorted[i].port;
-		memcpy(keys[i].addr, sorted[i].addr.b, sizeof(keys[i].addr));
-		items[i].key = &keys[i];
-		items[i].key_len = sizeof(keys[i]);
-	}
-	for (uint32_t s = 0; prev && s < msize; s++) {
-		prev[s] = UINT32_MAX;
-		for (size_t i = 0; i < n; i++)
-			if (ids[i] == prev_ids[s]) {
-				prev[s] = (uint32_t)i;
-				break;
-			}
-	}
-	err = cb_maglev_rebuild(items, n, msize, prev, slots);
-	if (err)
-		goto out;
-	for (uint32_t s = 0; s < msize; s++) {
-		slot_keys[s] = s;
-		slots[s] = ids[slots[s]];
-	}
-	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "cb_maglev_t", sizeof(uint32_t),
-			    sizeof(uint32_t), msize, &copts);
-	if (fd < 0) {
-		err = -errno;
-		goto out;
-	}
-	/* Updating a map-in-map also waits until no program still uses the old inner map. */
-	if (bpf_map_update_batch(fd, slot_keys, slots, &count, &bopts) ||
-	    bpf_map_update_elem(m->maglev, tk, &fd, BPF_ANY))
-		err = -errno;
-	else
-		err = 0;
-out:
-	if (fd >= 0)
-		close(fd);
-	free(keys_b);
-	free(items);
-	free(slots);
-	free(slot_keys);
-	free(prev);
-	return err;
-}
-
 /* Members of a track and their records (records[i] for ids[i]). */
 static int members_load(const struct cb_maps *m, uint32_t svc_id, unsigned int track,
 			struct cb_members *mem, struct cb_backend *records)
@@ -176,162 +90,250 @@ static int has_id(const struct cb_members *mem, uint32_t id)
 	return 0;
 }
 
-int cb_track_set(const struct cb_maps *m, const struct cb_svc_key *k, unsigned int track,
-		 const struct cb_endpoint *backends, size_t n)
+struct txn {
+	const struct cb_maps *m;
+	const struct cb_svc_key *k;
+	struct cb_service svc;                 /* the live record */
+	struct cb_service next;                /* what commit writes */
+	struct cb_members *cur[CB_TRACKS];     /* members now */
+	struct cb_backend *rec[CB_TRACKS];     /* their records: rec[t][i] for cur[t]->ids[i] */
+	struct cb_members *nw[CB_TRACKS];      /* members after commit; NULL: the track stays */
+	int staged[CB_TRACKS];                 /* a next table of the track is published */
+	uint32_t *fresh;                       /* backend ids this change created */
+	size_t nfresh;
+};
+
+static void txn_free(struct txn *t)
 {
-	struct cb_members *old = NULL, *nw = NULL, *other = NULL;
-	struct cb_backend *oldb = NULL, *otherb = NULL;
-	struct cb_endpoint *sorted = NULL;
-	uint8_t *inserted = NULL;
-	struct cb_service svc;
-	int err;
+	for (unsigned int tr = 0; tr < CB_TRACKS; tr++) {
+		free(t->cur[tr]);
+		free(t->rec[tr]);
+		free(t->nw[tr]);
+	}
+	free(t->fresh);
+}
 
-	if (track >= CB_TRACKS || n > CB_MAX_TRACK_BACKENDS)
-		return -EINVAL;
-	err = cb_svc_get(m, k, &svc);
-	if (err)
-		return err;
-	if (n > svc.m[track])
+static int txn_begin(struct txn *t, const struct cb_maps *m, const struct cb_svc_key *k)
+{
+	int e;
+
+	memset(t, 0, sizeof(*t));
+	t->m = m;
+	t->k = k;
+	if ((e = cb_svc_get(m, k, &t->svc)))
+		return e;
+	t->next = t->svc;
+	t->fresh = calloc(CB_MAX_TRACK_BACKENDS, sizeof(*t->fresh));
+	for (unsigned int tr = 0; tr < CB_TRACKS; tr++) {
+		t->cur[tr] = calloc(1, sizeof(*t->cur[tr]));
+		t->rec[tr] = calloc(CB_MAX_TRACK_BACKENDS, sizeof(*t->rec[tr]));
+		if (!t->cur[tr] || !t->rec[tr] || !t->fresh)
+			return -ENOMEM;
+		if ((e = members_load(m, t->svc.id, tr, t->cur[tr], t->rec[tr])))
+			return e;
+	}
+	return 0;
+}
+
+/*
+ * The next contents of track tr: sorted[] with ids[] (n of them). The new
+ * table starts from the live table of track prev (-1: from scratch), whose
+ * size must be the same, so that backends that stay keep their slots.
+ */
+static int txn_stage(struct txn *t, unsigned int tr, const struct cb_endpoint *sorted,
+		     const uint32_t *ids, size_t n, int prev)
+{
+	struct cb_tbl_key next = { .svc_id = t->svc.id, .track = (uint8_t)tr,
+				   .gen = (uint8_t)(t->svc.gen[tr] ^ 1) };
+	uint32_t *slots = NULL;
+	int e = 0;
+
+	if (n > t->svc.m[tr])
 		return -E2BIG;
+	t->nw[tr] = calloc(1, sizeof(*t->nw[tr]));
+	if (!t->nw[tr])
+		return -ENOMEM;
+	t->nw[tr]->n = (uint32_t)n;
+	memcpy(t->nw[tr]->ids, ids, n * sizeof(*ids));
+	t->next.nb[tr] = (uint32_t)n;
+	if (!n)
+		return 0;
+	if (prev >= 0) {
+		struct cb_tbl_key live = { .svc_id = t->svc.id, .track = (uint8_t)prev,
+					   .gen = t->svc.gen[prev] };
 
-	old = calloc(1, sizeof(*old));
-	nw = calloc(1, sizeof(*nw));
-	other = calloc(1, sizeof(*other));
-	oldb = calloc(CB_MAX_TRACK_BACKENDS, sizeof(*oldb));
-	otherb = calloc(CB_MAX_TRACK_BACKENDS, sizeof(*otherb));
-	sorted = calloc(n ? n : 1, sizeof(*sorted));
-	inserted = calloc(n ? n : 1, 1);
-	err = -ENOMEM;
-	if (!old || !nw || !other || !oldb || !otherb || !sorted || !inserted)
-		goto out;
+		slots = calloc(t->svc.m[prev], sizeof(*slots));
+		e = slots ? cb_table_read(t->m, &live, t->svc.m[prev], slots) : -ENOMEM;
+	}
+	if (!e)
+		e = cb_table_publish(t->m, &next, t->svc.m[tr], sorted, ids, n, slots);
+	free(slots);
+	if (e)
+		return e;
+	t->staged[tr] = 1;
+	t->next.gen[tr] = next.gen;
+	return 0;
+}
 
-	/* Validate the whole request before touching a map. */
+static int members_write(const struct txn *t, unsigned int tr, const struct cb_members *mem)
+{
+	struct cb_members_key mk = { .svc_id = t->svc.id, .track = tr };
+
+	if (mem->n)
+		return bpf_map_update_elem(t->m->members, &mk, mem, BPF_ANY) ? -errno : 0;
+	return bpf_map_delete_elem(t->m->members, &mk) && errno != ENOENT ? -errno : 0;
+}
+
+/* The members, then the switch; on failure the members are as they were. */
+static int txn_commit(struct txn *t)
+{
+	int e = 0;
+
+	for (unsigned int tr = 0; tr < CB_TRACKS && !e; tr++)
+		if (t->nw[tr])
+			e = members_write(t, tr, t->nw[tr]);
+	if (!e && bpf_map_update_elem(t->m->services, t->k, &t->next, BPF_EXIST))
+		e = -errno;
+	if (e)
+		for (unsigned int tr = 0; tr < CB_TRACKS; tr++)
+			if (t->nw[tr])
+				members_write(t, tr, t->cur[tr]);
+	return e;
+}
+
+/*
+ * Deleting from a map-in-map returns only once no program can still be
+ * using what the old record pointed to, so the removed backends can go
+ * after the tables.
+ */
+static void txn_retire(struct txn *t)
+{
+	for (unsigned int tr = 0; tr < CB_TRACKS; tr++) {
+		struct cb_tbl_key live = { .svc_id = t->svc.id, .track = (uint8_t)tr,
+					   .gen = t->svc.gen[tr] };
+
+		if (t->nw[tr] && t->svc.nb[tr])
+			bpf_map_delete_elem(t->m->maglev, &live);
+	}
+	for (unsigned int tr = 0; tr < CB_TRACKS; tr++) {
+		for (uint32_t i = 0; t->nw[tr] && i < t->cur[tr]->n; i++) {
+			uint32_t id = t->cur[tr]->ids[i];
+			int kept = 0;
+
+			for (unsigned int u = 0; u < CB_TRACKS; u++)
+				kept |= has_id(t->nw[u] ? t->nw[u] : t->cur[u], id);
+			if (!kept)
+				bpf_map_delete_elem(t->m->backends, &id);
+		}
+	}
+}
+
+static void txn_abort(struct txn *t)
+{
+	for (unsigned int tr = 0; tr < CB_TRACKS; tr++) {
+		struct cb_tbl_key next = { .svc_id = t->svc.id, .track = (uint8_t)tr,
+					   .gen = t->next.gen[tr] };
+
+		if (t->staged[tr])
+			bpf_map_delete_elem(t->m->maglev, &next);
+	}
+	for (size_t i = 0; i < t->nfresh; i++)
+		bpf_map_delete_elem(t->m->backends, &t->fresh[i]);
+}
+
+/* Commit, then retire; or abort. Frees the transaction either way. */
+static int txn_end(struct txn *t, int e)
+{
+	if (!e)
+		e = txn_commit(t);
+	if (e)
+		txn_abort(t);
+	else
+		txn_retire(t);
+	txn_free(t);
+	return e;
+}
+
+/* The request in endpoint order, with the service port filled in; refused whole if invalid. */
+static int request_sorted(const struct cb_svc_key *k, const struct cb_endpoint *backends, size_t n,
+			  struct cb_endpoint *sorted)
+{
 	for (size_t i = 0; i < n; i++) {
 		sorted[i] = backends[i];
-		if (sorted[i].family != k->family) {
-			err = -EAFNOSUPPORT;
-			goto out;
-		}
+		if (sorted[i].family != k->family)
+			return -EAFNOSUPPORT;
 		if (!sorted[i].port)
 			sorted[i].port = ntohs(k->port);
 	}
 	qsort(sorted, n, sizeof(*sorted), cb_endpoint_cmp);
-	for (size_t i = 1; i < n; i++) {
-		if (!cb_endpoint_cmp(&sorted[i - 1], &sorted[i])) {
-			err = -ENOTUNIQ;
-			goto out;
-		}
-	}
-	if ((err = members_load(m, svc.id, track, old, oldb)) ||
-	    (err = members_load(m, svc.id, track ^ 1, other, otherb)))
-		goto out;
+	for (size_t i = 1; i < n; i++)
+		if (!cb_endpoint_cmp(&sorted[i - 1], &sorted[i]))
+			return -ENOTUNIQ;
+	return 0;
+}
 
-	/*
-	 * Backends that stay keep their id, and so do backends that come from the
-	 * other track (a promotion): their connections must not move.
-	 */
-	nw->n = (uint32_t)n;
+/*
+ * Backends that stay keep their id, and so do backends that come from the
+ * other track (a promotion by hand): their connections must not move. The
+ * others get a new id and record, which abort deletes.
+ */
+static int resolve_ids(struct txn *t, unsigned int tr, const struct cb_endpoint *sorted, size_t n,
+		       uint32_t *ids)
+{
 	for (size_t i = 0; i < n; i++) {
-		int id = find_id(&sorted[i], old, oldb);
-
-		if (id < 0)
-			id = find_id(&sorted[i], other, otherb);
-		if (id >= 0) {
-			nw->ids[i] = (uint32_t)id;
-			continue;
-		}
+		int id = find_id(&sorted[i], t->cur[tr], t->rec[tr]);
 		struct cb_backend b = {
 			.addr = sorted[i].addr, .port = htons(sorted[i].port),
-			.family = sorted[i].family, .svc_id = svc.id,
+			.family = sorted[i].family, .svc_id = t->svc.id,
 		};
-		err = new_backend_id(m, &nw->ids[i]);
-		if (!err && bpf_map_update_elem(m->backends, &nw->ids[i], &b, BPF_NOEXIST))
-			err = -errno;
-		if (err)
-			goto rollback;
-		inserted[i] = 1;
-	}
+		int e;
 
-	struct cb_members_key mk = { .svc_id = svc.id, .track = track };
-	struct cb_tbl_key live = { .svc_id = svc.id, .track = (uint8_t)track,
-				   .gen = svc.gen[track] };
-	int had_table = svc.nb[track] > 0;
-
-	if (n) {
-		struct cb_tbl_key next = live;
-		uint32_t *prev = NULL;
-
-		next.gen ^= 1;
-		if (had_table) {
-			prev = calloc(svc.m[track], sizeof(*prev));
-			err = prev ? table_read(m, &live, svc.m[track], prev) : -ENOMEM;
-			if (err) {
-				free(prev);
-				goto rollback;
-			}
+		if (id < 0)
+			id = find_id(&sorted[i], t->cur[tr ^ 1], t->rec[tr ^ 1]);
+		if (id >= 0) {
+			ids[i] = (uint32_t)id;
+			continue;
 		}
-		err = table_publish(m, &next, svc.m[track], sorted, nw->ids, n, prev);
-		free(prev);
-		if (err)
-			goto rollback;
-		if (bpf_map_update_elem(m->members, &mk, nw, BPF_ANY)) {
-			err = -errno;
-			bpf_map_delete_elem(m->maglev, &next);
-			goto rollback;
-		}
-		svc.gen[track] = next.gen;
-	} else if (bpf_map_delete_elem(m->members, &mk) && errno != ENOENT) {
-		err = -errno;
-		goto rollback;
+		if ((e = new_backend_id(t->m, &ids[i])))
+			return e;
+		if (bpf_map_update_elem(t->m->backends, &ids[i], &b, BPF_NOEXIST))
+			return -errno;
+		t->fresh[t->nfresh++] = ids[i];
 	}
-	/* The switch: one element update makes the new set live. */
-	svc.nb[track] = (uint32_t)n;
-	if (bpf_map_update_elem(m->services, k, &svc, BPF_EXIST)) {
-		err = -errno;
-		if (old->n)
-			bpf_map_update_elem(m->members, &mk, old, BPF_ANY);
-		else
-			bpf_map_delete_elem(m->members, &mk);
-		if (n) {
-			struct cb_tbl_key next = live;
+	return 0;
+}
 
-			next.gen ^= 1;
-			bpf_map_delete_elem(m->maglev, &next);
-		}
-		goto rollback;
-	}
-	/*
-	 * Retire the old table. Deleting from a map-in-map returns only once no
-	 * program can still be using what the old record pointed to, so the
-	 * removed backends can go after it; their flows re-select.
-	 */
-	if (had_table)
-		bpf_map_delete_elem(m->maglev, &live);
-	for (uint32_t j = 0; j < old->n; j++) {
-		size_t i;
+int cb_track_set(const struct cb_maps *m, const struct cb_svc_key *k, unsigned int track,
+		 const struct cb_endpoint *backends, size_t n)
+{
+	struct cb_endpoint *sorted = NULL;
+	uint32_t *ids = NULL;
+	struct txn t;
+	int e;
 
-		for (i = 0; i < n; i++)
-			if (nw->ids[i] == old->ids[j])
-				break;
-		/* Still serving the other track: keep it. */
-		if (i == n && !has_id(other, old->ids[j]))
-			bpf_map_delete_elem(m->backends, &old->ids[j]);
+	if (track >= CB_TRACKS || n > CB_MAX_TRACK_BACKENDS)
+		return -EINVAL;
+	if ((e = txn_begin(&t, m, k))) {
+		txn_free(&t);
+		return e;
 	}
-	err = 0;
-	goto out;
-rollback:
-	for (size_t i = 0; i < n; i++)
-		if (inserted[i])
-			bpf_map_delete_elem(m->backends, &nw->ids[i]);
-out:
-	free(old);
-	free(nw);
-	free(other);
-	free(oldb);
-	free(otherb);
+	/* Validate the whole request before touching a map. */
+	if (n > t.svc.m[track])
+		e = -E2BIG;
+	sorted = calloc(n ? n : 1, sizeof(*sorted));
+	ids = calloc(n ? n : 1, sizeof(*ids));
+	if (!e && (!sorted || !ids))
+		e = -ENOMEM;
+	if (!e)
+		e = request_sorted(k, backends, n, sorted);
+	if (!e)
+		e = resolve_ids(&t, track, sorted, n, ids);
+	if (!e)
+		e = txn_stage(&t, track, sorted, ids, n, t.svc.nb[track] ? (int)track : -1);
+	e = txn_end(&t, e);
 	free(sorted);
-	free(inserted);
-	return err;
+	free(ids);
+	return e;
 }
 
 int cb_track_get(const struct cb_maps *m, const struct cb_svc_key *k, unsigned int track,
@@ -369,111 +371,54 @@ int cb_track_get(const struct cb_maps *m, const struct cb_svc_key *k, unsigned i
 	return err;
 }
 
+/* Endpoints of a track's members, in members order (which is endpoint order). */
+static void endpoints_of(const struct cb_members *mem, const struct cb_backend *rec,
+			 struct cb_endpoint *eps)
+{
+	for (uint32_t i = 0; i < mem->n; i++) {
+		eps[i].addr = rec[i].addr;
+		eps[i].port = ntohs(rec[i].port);
+		eps[i].family = rec[i].family;
+	}
+}
+
 int cb_track_promote(const struct cb_maps *m, const struct cb_svc_key *k)
 {
-	struct cb_members *stable = calloc(1, sizeof(*stable)), *canary = calloc(1, sizeof(*canary));
-	struct cb_backend *recs = calloc(CB_MAX_TRACK_BACKENDS, sizeof(*recs));
 	struct cb_endpoint *eps = calloc(CB_MAX_TRACK_BACKENDS, sizeof(*eps));
-	struct cb_members_key smk = { .track = CB_TRACK_STABLE }, cmk = { .track = CB_TRACK_CANARY };
-	struct cb_tbl_key old_s, live_c, next_s, next_c;
-	struct cb_service svc, nsvc;
-	uint32_t *prev = NULL;
-	int err = -ENOMEM, have_c = 0;
+	const struct cb_members *stable, *canary;
+	struct txn t;
+	int e = txn_begin(&t, m, k);
 
-	if (!stable || !canary || !recs || !eps)
+	if (!e && !eps)
+		e = -ENOMEM;
+	if (e)
 		goto out;
-	if ((err = cb_svc_get(m, k, &svc)) ||
-	    (err = members_load(m, svc.id, CB_TRACK_CANARY, canary, recs)) ||
-	    (err = cb_members_get(m, svc.id, CB_TRACK_STABLE, stable)))
+	stable = t.cur[CB_TRACK_STABLE];
+	canary = t.cur[CB_TRACK_CANARY];
+	if (!canary->n || !t.svc.nb[CB_TRACK_CANARY])
+		e = -ENOENT;
+	else if (canary->n > t.svc.m[CB_TRACK_STABLE] || stable->n > t.svc.m[CB_TRACK_CANARY])
+		e = -E2BIG;
+	if (e)
 		goto out;
-	err = -ENOENT;
-	if (!canary->n || !svc.nb[CB_TRACK_CANARY])
-		goto out;
-	err = -E2BIG;
-	if (canary->n > svc.m[CB_TRACK_STABLE] || stable->n > svc.m[CB_TRACK_CANARY])
-		goto out;
-	/* Members are kept in endpoint order, which table_publish expects. */
-	for (uint32_t i = 0; i < canary->n; i++) {
-		eps[i].addr = recs[i].addr;
-		eps[i].port = ntohs(recs[i].port);
-		eps[i].family = recs[i].family;
-	}
-	smk.svc_id = cmk.svc_id = svc.id;
-	old_s = (struct cb_tbl_key){ .svc_id = svc.id, .track = CB_TRACK_STABLE,
-				     .gen = svc.gen[CB_TRACK_STABLE] };
-	live_c = (struct cb_tbl_key){ .svc_id = svc.id, .track = CB_TRACK_CANARY,
-				      .gen = svc.gen[CB_TRACK_CANARY] };
-	next_s = old_s;
-	next_s.gen ^= 1;
-	next_c = live_c;
-	next_c.gen ^= 1;
 	/* Start from the canary's own table: new connections land where they did. */
-	if (svc.m[CB_TRACK_STABLE] == svc.m[CB_TRACK_CANARY]) {
-		prev = calloc(svc.m[CB_TRACK_CANARY], sizeof(*prev));
-		err = prev ? table_read(m, &live_c, svc.m[CB_TRACK_CANARY], prev) : -ENOMEM;
-		if (err)
-			goto out;
-	}
-	err = table_publish(m, &next_s, svc.m[CB_TRACK_STABLE], eps, canary->ids, canary->n, prev);
-	if (err)
-		goto out;
+	endpoints_of(canary, t.rec[CB_TRACK_CANARY], eps);
+	e = txn_stage(&t, CB_TRACK_STABLE, eps, canary->ids, canary->n,
+		      t.svc.m[CB_TRACK_STABLE] == t.svc.m[CB_TRACK_CANARY] ? CB_TRACK_CANARY : -1);
 	/*
 	 * The old stable set becomes the canary track, which takes no new
 	 * connection (CB_SVC_F_NO_CANARY) but keeps its backends' connections.
 	 */
-	if (stable->n) {
-		if ((err = members_load(m, svc.id, CB_TRACK_STABLE, stable, recs)))
-			goto undo_s;
-		for (uint32_t i = 0; i < stable->n; i++) {
-			eps[i].addr = recs[i].addr;
-			eps[i].port = ntohs(recs[i].port);
-			eps[i].family = recs[i].family;
-		}
-		err = table_publish(m, &next_c, svc.m[CB_TRACK_CANARY], eps, stable->ids, stable->n,
-				    NULL);
-		if (err)
-			goto undo_s;
-		have_c = 1;
+	if (!e) {
+		endpoints_of(stable, t.rec[CB_TRACK_STABLE], eps);
+		e = txn_stage(&t, CB_TRACK_CANARY, eps, stable->ids, stable->n, -1);
 	}
-	if (bpf_map_update_elem(m->members, &smk, canary, BPF_ANY) ||
-	    (stable->n ? bpf_map_update_elem(m->members, &cmk, stable, BPF_ANY) :
-	     bpf_map_delete_elem(m->members, &cmk))) {
-		err = -errno;
-		goto undo_members;
-	}
-	nsvc = svc;
-	nsvc.nb[CB_TRACK_STABLE] = canary->n;
-	nsvc.gen[CB_TRACK_STABLE] = next_s.gen;
-	nsvc.nb[CB_TRACK_CANARY] = stable->n;
-	nsvc.gen[CB_TRACK_CANARY] = next_c.gen;
-	nsvc.weight_bp = 0;
-	nsvc.flags |= CB_SVC_F_NO_CANARY;
-	/* The switch. */
-	if (bpf_map_update_elem(m->services, k, &nsvc, BPF_EXIST)) {
-		err = -errno;
-		goto undo_members;
-	}
-	/* As in cb_track_set: these deletes wait until no program uses the old tables. */
-	if (svc.nb[CB_TRACK_STABLE])
-		bpf_map_delete_elem(m->maglev, &old_s);
-	bpf_map_delete_elem(m->maglev, &live_c);
-	err = 0;
-	goto out;
-undo_members:
-	if (stable->n)
-		bpf_map_update_elem(m->members, &smk, stable, BPF_ANY);
-	else
-		bpf_map_delete_elem(m->members, &smk);
-	bpf_map_update_elem(m->members, &cmk, canary, BPF_ANY);
-	if (have_c)
-		bpf_map_delete_elem(m->maglev, &next_c);
-undo_s:
-	bpf_map_delete_elem(m->maglev, &next_s);
-out:
-	free(stable);
-	free(canary);
-	free(recs);
+	t.next.weight_bp = 0;
+	t.next.flags |= CB_SVC_F_NO_CANARY;
 	free(eps);
-	free(prev);
-	return err;
+	return txn_end(&t, e);
+out:
+	free(eps);
+	txn_free(&t);
+	return e;
 }
