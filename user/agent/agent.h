@@ -1,11 +1,20 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /*
  * canary-bpf agent: one single-threaded event loop (epoll) that owns the
- * services of a YAML file. agent.c runs the loop, signals and reloads;
- * agent_svc.c makes the datapath match the file and health checks the
- * backends; agent_ro.c runs the rollouts (analysis, CLI requests, hooks).
- * Nothing in the loop blocks: probes are non-blocking sockets in the epoll
- * set and hooks are child processes reaped on the way.
+ * services of a YAML file. Nothing in the loop blocks: probes are
+ * non-blocking sockets in the epoll set and hooks are child processes
+ * reaped on the way. The files (docs/agent.md has the whole tour):
+ *
+ *   main.c       options (one table), start-up and shutdown
+ *   loop.c       the event loop, signals, reloads, the tick
+ *   services.c   the services of the file, carried across reloads
+ *   ifaces.c     the interfaces of the file;  links.c  rtnetlink link events
+ *   health.c     health probes
+ *   driver.c     rollouts: decides and records (analysis, CLI commands)
+ *   window.c     the analysis window of a service
+ *   reconcile.c  makes the maps follow the record and the file (cb_ro_plan)
+ *   hooks.c      on_promote / on_rollback
+ *   export.c, metrics.c   /metrics, /healthz, /readyz and the textfile
  */
 #ifndef CB_AGENT_H
 #define CB_AGENT_H
@@ -51,6 +60,8 @@ struct agent_judged {
 	struct cb_analysis res;
 };
 
+enum agent_hook_event { AGENT_HOOK_NONE = 0, AGENT_HOOK_PROMOTE, AGENT_HOOK_ROLLBACK };
+
 struct agent_svc {
 	const struct cb_cfg_service *cfg;   /* into agent.cfg */
 	struct cb_svc_key key;
@@ -64,6 +75,8 @@ struct agent_svc {
 	int svc_id_known;
 	uint64_t last_check_ms;
 	uint64_t next_look_ms;         /* when to read a rollout that was not progressing */
+	enum agent_hook_event hook_event;   /* a decision's hook, started after the reconcile */
+	struct cb_rollout hook_rec;    /* the record it was decided with */
 	int dirty;                     /* the maps may differ from what this service wants */
 	int broken;                    /* the last apply failed (logged once) */
 };
@@ -101,32 +114,54 @@ struct agent {
 	struct agent_metrics mx;
 };
 
-/* agent_svc.c */
+/* services.c */
 int agent_svcs_build(struct agent *a, const struct cb_config *cfg, struct agent_svc **out,
 		     size_t *n, const struct agent_svc *old, size_t nold);
 void agent_svcs_free(struct agent *a, struct agent_svc *s, size_t n);
 void agent_forget_removed(struct agent *a, const struct agent_svc *old, size_t nold);
+struct agent_svc *agent_svc_find(struct agent *a, const char *name);
+
+/* ifaces.c: old is the configuration before a reload (NULL: nothing to detach). */
 void agent_ifaces_apply(struct agent *a, const struct cb_config *old);
+
+/* reconcile.c */
 int agent_reconcile(struct agent *a, struct agent_svc *s, uint64_t now);
+
+/* health.c */
 void agent_health_tick(struct agent *a, uint64_t now);
 void agent_probe_event(struct agent *a, struct agent_be *be, uint64_t now);
-struct agent_svc *agent_svc_find(struct agent *a, const char *name);
 int agent_canary_all_down(const struct agent_svc *s);
 /* Every backend's health is known (the first probes are in). */
 int agent_svc_settled(const struct agent_svc *s);
 
-/* agent_ro.c */
+/* driver.c */
 void agent_rollout_tick(struct agent *a, uint64_t now);
 void agent_ctl_tick(struct agent *a, uint64_t now);
+
+/*
+ * window.c. agent_window_read: the counters now; 1 with *now (malloc'd) to
+ * judge, 0 when a window just started there, -1 on error.
+ */
+void agent_window_reset(struct agent_svc *s);
+int agent_window_read(struct agent *a, struct agent_svc *s, uint64_t now, struct agent_snap **now_out);
+int agent_window_judge(struct agent *a, struct agent_svc *s, struct agent_snap *now, int full,
+		       const struct cb_analysis_cfg *acfg, struct cb_analysis *res);
+uint64_t agent_window_canary_connections(const struct agent_svc *s, const struct agent_snap *now);
+/* A new step's window starts at now (taken), unless one is open (now is freed). */
+void agent_window_restart_at(struct agent *a, struct agent_svc *s, struct agent_snap *now);
+
+/* hooks.c */
+void agent_hook_queue(struct agent_svc *s, const struct cb_rollout *r, enum agent_hook_event ev);
+void agent_hooks_start(struct agent *a);
 void agent_hooks_tick(struct agent *a, uint64_t now);
 void agent_hooks_stop(struct agent *a);
 
-/* agent_links.c */
+/* links.c */
 int agent_links_open(struct agent *a, int *fd);
 void agent_links_event(struct agent *a);
 void agent_links_close(struct agent *a);
 
-/* agent_metrics.c, agent_export.c */
+/* metrics.c, export.c */
 int agent_metrics_render(struct agent *a, struct cb_buf *b);
 int agent_is_ready(const struct agent *a);
 int agent_export_start(struct agent *a, struct cb_err *err);

@@ -158,6 +158,7 @@ static void tick(struct agent *a, uint64_t now)
 	if (resync)
 		a->resync_at_ms = now + AGENT_RESYNC_MS;
 	cb_state_unlock(&a->st);
+	agent_hooks_start(a);
 	agent_hooks_tick(a, now);
 	if (!a->ready) {
 		for (size_t i = 0; i < a->nsvcs; i++)

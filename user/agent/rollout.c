@@ -5,6 +5,7 @@
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 uint64_t cb_set_fingerprint(const void *data, size_t len)
@@ -206,4 +207,74 @@ int cb_ro_command(const struct cb_cfg_rollout *cfg, struct cb_rollout *r, enum c
 	}
 	snprintf(msg, len, "%s: %s", cb_phase_name(r->phase), r->reason);
 	return (int)a;
+}
+
+/* The file's canary set, sorted: its identity across reloads and restarts. */
+static uint64_t canary_fp(const struct cb_cfg_service *c)
+{
+	size_t n = c->nbackends[CB_TRACK_CANARY];
+	struct cb_endpoint *e;
+	uint64_t fp;
+
+	if (!n)
+		return 0;
+	e = calloc(n, sizeof(*e));
+	if (!e)
+		return 0;
+	memcpy(e, c->backends[CB_TRACK_CANARY], n * sizeof(*e));
+	qsort(e, n, sizeof(*e), cb_endpoint_cmp);
+	fp = cb_set_fingerprint(e, n * sizeof(*e));
+	free(e);
+	return fp;
+}
+
+enum cb_ro_origin cb_ro_from_config(const struct cb_cfg_service *svc, struct cb_rollout *r,
+				    uint64_t now_ms)
+{
+	uint64_t fp = canary_fp(svc);
+
+	if (!svc->rollout.present || !fp) {
+		if (r->phase == CB_PHASE_IDLE && r->canary_fp == fp)
+			return CB_RO_KEPT;
+		r->phase = CB_PHASE_IDLE;
+		r->canary_fp = fp;
+		r->weight_bp = 0;
+		reason(r, "%s", fp ? "no rollout configured" : "no canary backends");
+		return CB_RO_IDLED;
+	}
+	if (r->canary_fp == fp)
+		return CB_RO_KEPT;
+	cb_ro_start(&svc->rollout, r, fp);
+	r->started_ms = now_ms;
+	r->decided_ms = 0;
+	return CB_RO_STARTED;
+}
+
+void cb_ro_plan(const struct cb_cfg_service *svc, const struct cb_rollout *r, struct cb_ro_plan *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->track[CB_TRACK_STABLE].from = CB_TRACK_STABLE;
+	p->track[CB_TRACK_CANARY].from = CB_TRACK_CANARY;
+	if (!svc->rollout.present)
+		return;
+	p->owns_weight = 1;
+	switch (r->phase) {
+	case CB_PHASE_PROMOTED:
+		/* The canary set serves stable; the old stable set drains in the canary track. */
+		p->swap = 1;
+		p->no_canary = 1;
+		p->track[CB_TRACK_STABLE].from = CB_TRACK_CANARY;
+		p->track[CB_TRACK_CANARY].from = CB_TRACK_STABLE;
+		p->track[CB_TRACK_CANARY].serve = CB_SERVE_DRAIN;
+		break;
+	case CB_PHASE_ROLLED_BACK:
+		/* No new connection to canary; its own connections drain unless the file says not. */
+		p->no_canary = 1;
+		p->track[CB_TRACK_CANARY].serve = svc->rollout.drain_on_rollback ? CB_SERVE_DRAIN
+										 : CB_SERVE_NONE;
+		break;
+	default:
+		p->weight_bp = r->weight_bp;
+		break;
+	}
 }
