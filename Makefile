@@ -161,6 +161,10 @@ test: $(BIN) $(DP_TEST) $(UNIT_TESTS) $(E2E_CLIENT) $(SLOWSRV) $(BENCH_PROG) $(D
 		"tests/fuzz/run.sh replay $(FUZZ_BUILD) $(FUZZ_TARGETS)" tests/deploy/run.sh \
 		tests/e2e/run.sh tests/bench/smoke.sh "vmtest/run.sh --bin $(VMTEST_BIN) --out $(VMTEST_DIR)"
 
+# make unit: the unit tests of user/, as any user (no root, no BPF, no network).
+unit: $(UNIT_TESTS)
+	@scripts/run-tests.sh --no-root $(UNIT_TESTS)
+
 # make fuzz: the datapath fuzzer's full run, then each libFuzzer target for FUZZ_TIME s.
 fuzz: fuzz-datapath fuzz-user
 

@@ -2,17 +2,21 @@
 # Run every test suite given, keep going after a failure, and close with one
 # line that sums them: "tests: N passed, N failed". A suite reports either as
 # cmocka does ("[  PASSED  ] N test(s).") or with its own "WORD: N passed, N failed".
-# The tests load BPF programs, so they need root and a bpffs.
+# Most suites load BPF programs, so they need root and a bpffs; --no-root
+# (make unit) runs suites that need neither, as any user.
 set -u
 
-if [ "$(id -u)" -ne 0 ]; then
+if [ "${1:-}" = --no-root ]; then
+	shift
+elif [ "$(id -u)" -ne 0 ]; then
 	echo "run-tests: the tests load BPF programs: run as root (sudo make check)" >&2
 	exit 1
+else
+	mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf || {
+		echo "run-tests: cannot mount bpffs on /sys/fs/bpf" >&2
+		exit 1
+	}
 fi
-mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf || {
-	echo "run-tests: cannot mount bpffs on /sys/fs/bpf" >&2
-	exit 1
-}
 
 passed=0
 failed=0

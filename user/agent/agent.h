@@ -26,6 +26,7 @@
 #include "expo.h"
 #include "hook.h"
 #include "http.h"
+#include "opts.h"
 #include "probe.h"
 #include "rollout.h"
 
@@ -169,6 +170,16 @@ int agent_export_timeout_ms(struct agent *a);
 void agent_export_tick(struct agent *a, uint64_t now);
 void agent_export_stop(struct agent *a);
 
+/* loop.c */
+int agent_setup(struct agent *a);
+void agent_teardown(struct agent *a);
+/* Services and interfaces of cfg become the agent's (cfg is emptied); the old ones are let go. */
+int agent_adopt(struct agent *a, struct cb_config *cfg);
+uint64_t agent_file_digest(const char *path);
+int agent_loop(struct agent *a);
+
+/* main.c: the agent's options, for its help page too. */
+extern const struct cb_opt agent_opts[];
 int cmd_agent(int argc, char **argv, const char *pin);
 
 #endif

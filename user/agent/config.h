@@ -88,7 +88,5 @@ int cb_config_parse(const char *text, size_t len, const char *name, struct cb_co
 		    struct cb_cfg_err *err);
 void cb_config_free(struct cb_config *c);
 
-/* "500ms", "30s", "5m", "1h" -> milliseconds; -1 if it is not a duration. */
-int cb_parse_duration(const char *s, uint64_t *ms);
 
 #endif

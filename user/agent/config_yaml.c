@@ -121,29 +121,6 @@ int cfg_bool_of(struct ctx *c, yaml_node_t *v, const char *key, int *out)
 	return 0;
 }
 
-int cb_parse_duration(const char *s, uint64_t *ms)
-{
-	static const struct { const char *unit; uint64_t ms; } units[] = {
-		{ "ms", 1 }, { "s", 1000 }, { "m", 60000 }, { "h", 3600000 },
-	};
-	uint64_t v = 0;
-	const char *p = s;
-
-	if (!s || *p < '0' || *p > '9')
-		return -1;
-	for (; *p >= '0' && *p <= '9'; p++) {
-		v = v * 10 + (uint64_t)(*p - '0');
-		if (v > 1000000000ULL)
-			return -1;
-	}
-	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
-		if (!strcmp(p, units[i].unit)) {
-			*ms = v * units[i].ms;
-			return 0;
-		}
-	return -1;
-}
-
 int cfg_duration_of(struct ctx *c, yaml_node_t *v, const char *key, uint64_t *ms)
 {
 	const char *s;

@@ -69,11 +69,47 @@ static int push_word(char ***argv, size_t *n, size_t *cap, const char *word, siz
 	return 0;
 }
 
+/* The word at *pp (not a space) into word, unquoted: NULL, or why the text is refused. */
+static const char *next_word(const char **pp, char *word, size_t *len)
+{
+	const char *p = *pp;
+	size_t w = 0;
+
+	for (; *p && !is_space(*p); p++) {
+		if (*p == '\'') {
+			const char *end = strchr(p + 1, '\'');
+
+			if (!end)
+				return "unterminated single quote";
+			memcpy(word + w, p + 1, end - p - 1);
+			w += end - p - 1;
+			p = end;
+		} else if (*p == '"') {
+			for (p++; *p && *p != '"'; p++) {
+				if (*p == '\\' && (p[1] == '"' || p[1] == '\\'))
+					p++;
+				word[w++] = *p;
+			}
+			if (!*p)
+				return "unterminated double quote";
+		} else if (*p == '\\') {
+			if (!p[1])
+				return "trailing backslash";
+			word[w++] = *++p;
+		} else {
+			word[w++] = *p;
+		}
+	}
+	*pp = p;
+	*len = w;
+	return NULL;
+}
+
 int cb_argv_split(const char *cmd, char ***argvp, char *err, size_t errlen)
 {
 	char **argv = NULL, *word = NULL;
-	size_t n = 0, cap = 0;
-	const char *p, *why;
+	size_t n = 0, cap = 0, w;
+	const char *p, *why = NULL;
 
 	if (argvp)
 		*argvp = NULL;
@@ -86,43 +122,12 @@ int cb_argv_split(const char *cmd, char ***argvp, char *err, size_t errlen)
 	if (!word)
 		goto nomem;
 	for (p = cmd;;) {
-		size_t w = 0;
-
 		while (is_space(*p))
 			p++;
 		if (!*p)
 			break;
-		for (; *p && !is_space(*p); p++) {
-			if (*p == '\'') {
-				const char *end = strchr(p + 1, '\'');
-
-				if (!end) {
-					why = "unterminated single quote";
-					goto bad;
-				}
-				memcpy(word + w, p + 1, end - p - 1);
-				w += end - p - 1;
-				p = end;
-			} else if (*p == '"') {
-				for (p++; *p && *p != '"'; p++) {
-					if (*p == '\\' && (p[1] == '"' || p[1] == '\\'))
-						p++;
-					word[w++] = *p;
-				}
-				if (!*p) {
-					why = "unterminated double quote";
-					goto bad;
-				}
-			} else if (*p == '\\') {
-				if (!p[1]) {
-					why = "trailing backslash";
-					goto bad;
-				}
-				word[w++] = *++p;
-			} else {
-				word[w++] = *p;
-			}
-		}
+		if ((why = next_word(&p, word, &w)))
+			goto bad;
 		if (push_word(&argv, &n, &cap, word, w))
 			goto nomem;
 	}
@@ -140,10 +145,9 @@ int cb_argv_split(const char *cmd, char ***argvp, char *err, size_t errlen)
 	return 0;
 
 nomem:
-	why = "out of memory";
 	free(word);
 	cb_argv_free(argv);
-	set_err(err, errlen, "%s", why);
+	set_err(err, errlen, "%s", "out of memory");
 	errno = ENOMEM;
 	return -1;
 bad:

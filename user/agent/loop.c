@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
-/* canary-bpf agent: options, the event loop, signals and configuration reloads. */
+/* canary-bpf agent: the event loop, signals, configuration reloads and the tick. */
 #include "agent.h"
 #include "log.h"
 
@@ -16,17 +16,9 @@
 #include <unistd.h>
 
 #define RELOAD_DEBOUNCE_MS 200
-#define DEFAULT_METRICS_ADDR "127.0.0.1:9435"
-#define DEFAULT_TEXTFILE_MS 10000
-
-static int usage_fail(const char *what, const char *why)
-{
-	fprintf(stderr, "canary-bpf: agent: %s: %s\n", what, why);
-	return CB_EXIT_USAGE;
-}
 
 /* Services and interfaces of cfg become the agent's; the old ones are let go. */
-static int adopt(struct agent *a, struct cb_config *cfg)
+int agent_adopt(struct agent *a, struct cb_config *cfg)
 {
 	struct cb_config old = a->cfg;
 	struct agent_svc *svcs = NULL, *old_svcs = a->svcs;
@@ -49,7 +41,7 @@ static int adopt(struct agent *a, struct cb_config *cfg)
 }
 
 /* The file's bytes hashed: a reload of an unchanged file is not worth a line. */
-static uint64_t file_digest(const char *path)
+uint64_t agent_file_digest(const char *path)
 {
 	uint64_t h = CB_FNV1A_INIT;
 	FILE *f = fopen(path, "rbe");
@@ -69,7 +61,7 @@ static void reload(struct agent *a, const char *why)
 	struct cb_config cfg;
 	struct cb_cfg_err err;
 	struct cb_err lerr;
-	uint64_t digest = file_digest(a->config_path);
+	uint64_t digest = agent_file_digest(a->config_path);
 
 	if (digest && digest == a->config_digest && strcmp(why, "SIGHUP"))
 		return;
@@ -85,7 +77,7 @@ static void reload(struct agent *a, const char *why)
 		cb_config_free(&cfg);
 		return;
 	}
-	if (adopt(a, &cfg)) {
+	if (agent_adopt(a, &cfg)) {
 		cb_log(CB_LOG_ERROR, NULL, "config", "out of memory: keeping the running configuration");
 		a->mx.reloads_failed++;
 	} else {
@@ -169,7 +161,7 @@ static void tick(struct agent *a, uint64_t now)
 	}
 }
 
-static int loop(struct agent *a)
+int agent_loop(struct agent *a)
 {
 	struct epoll_event evs[64];
 	uint64_t next_tick = 0;
@@ -224,7 +216,7 @@ static int watch(struct agent *a, int fd, void *tag)
 	return epoll_ctl(a->epfd, EPOLL_CTL_ADD, fd, &ev);
 }
 
-static int setup(struct agent *a)
+int agent_setup(struct agent *a)
 {
 	sigset_t set;
 	char *copy = strdup(a->config_path);
@@ -263,7 +255,7 @@ static int setup(struct agent *a)
 	return 0;
 }
 
-static void teardown(struct agent *a)
+void agent_teardown(struct agent *a)
 {
 	agent_export_stop(a);
 	agent_hooks_stop(a);
@@ -279,118 +271,4 @@ static void teardown(struct agent *a)
 		close(a->sigfd);
 	if (a->epfd >= 0)
 		close(a->epfd);
-}
-
-/* ADDR:PORT or [ADDR6]:PORT to serve metrics on, or "off". */
-static int metrics_addr_opt(struct agent_metrics *m, const char *v)
-{
-	struct cb_err err;
-
-	if (!strcmp(v, "off")) {
-		m->http_on = 0;
-		return 0;
-	}
-	if (cb_parse_listen(v, &m->addr, &err))
-		return usage_fail("--metrics-addr", err.msg);
-	m->http_on = 1;
-	return 0;
-}
-
-static int textfile_dir_opt(struct agent_metrics *m, const char *v)
-{
-	char why[PATH_MAX + 64];
-	struct stat sb;
-
-	if (stat(v, &sb) || (!S_ISDIR(sb.st_mode) && (errno = ENOTDIR)) || access(v, W_OK | X_OK)) {
-		snprintf(why, sizeof(why), "%s: %s", v, strerror(errno));
-		return usage_fail("--textfile-dir", why);
-	}
-	m->textfile_dir = v;
-	return 0;
-}
-
-int cmd_agent(int argc, char **argv, const char *pin)
-{
-	struct agent a = { .epfd = -1, .sigfd = -1, .inofd = -1,
-			   .mx = { .http_on = 1, .textfile_every_ms = DEFAULT_TEXTFILE_MS } };
-	struct cb_config cfg;
-	struct cb_cfg_err cerr;
-	struct cb_err err;
-	int e, rc;
-
-	if ((rc = metrics_addr_opt(&a.mx, DEFAULT_METRICS_ADDR)))
-		return rc;
-	for (int i = 1; i < argc; i++) {
-		const char *o = argv[i], *v = NULL, *eq = strchr(o, '=');
-		size_t olen = eq ? (size_t)(eq - o) : strlen(o);
-
-		if (strncmp(o, "--", 2))
-			return usage_fail(o, "unexpected argument (agent --config FILE)");
-		if (eq)
-			v = eq + 1;
-		else if (i + 1 < argc)
-			v = argv[++i];
-		if (!v)
-			return usage_fail(o, "needs a value");
-		if (olen == 8 && !strncmp(o, "--config", olen))
-			a.config_path = v;
-		else if (olen == 14 && !strncmp(o, "--metrics-addr", olen)) {
-			if ((rc = metrics_addr_opt(&a.mx, v)))
-				return rc;
-		} else if (olen == 14 && !strncmp(o, "--textfile-dir", olen)) {
-			if ((rc = textfile_dir_opt(&a.mx, v)))
-				return rc;
-		} else if (olen == 19 && !strncmp(o, "--textfile-interval", olen)) {
-			if (cb_parse_duration(v, &a.mx.textfile_every_ms) || a.mx.textfile_every_ms < 1000)
-				return usage_fail("--textfile-interval", "expected a duration of 1s or more");
-		} else if (olen == 12 && !strncmp(o, "--log-format", olen)) {
-			if (cb_log_set_format(v))
-				return usage_fail("--log-format", "expected text or json");
-		} else if (olen == 11 && !strncmp(o, "--log-level", olen)) {
-			if (cb_log_set_level(v))
-				return usage_fail("--log-level", "expected debug, info, warn or error");
-		} else {
-			return usage_fail(o, "unknown option (see canary-bpf agent --help)");
-		}
-	}
-	if (!a.config_path)
-		return usage_fail("--config", "is required");
-	if (cb_config_load(a.config_path, &cfg, &cerr)) {
-		fprintf(stderr, "canary-bpf: agent: %s\n", cerr.msg);
-		return CB_EXIT_USAGE;
-	}
-	if ((e = setup(&a))) {
-		fprintf(stderr, "canary-bpf: agent: setup: %s\n", strerror(-e));
-		cb_config_free(&cfg);
-		teardown(&a);
-		return CB_EXIT_RUNTIME;
-	}
-	/* Before any map is touched: a port that is taken fails the start cleanly.
-	 * Requests are only served from the loop, once the state is open. */
-	if ((e = agent_export_start(&a, &err))) {
-		fprintf(stderr, "canary-bpf: agent: %s\n", err.msg);
-		cb_config_free(&cfg);
-		teardown(&a);
-		return CB_EXIT_RUNTIME;
-	}
-	if ((e = cb_state_open(pin, CB_STATE_CREATE | CB_STATE_LOCK, &a.st, &err))) {
-		fprintf(stderr, "canary-bpf: agent: state: %s\n", err.msg);
-		cb_config_free(&cfg);
-		teardown(&a);
-		return CB_EXIT_RUNTIME;
-	}
-	a.config_digest = file_digest(a.config_path);
-	e = adopt(&a, &cfg);
-	cb_state_unlock(&a.st);
-	cb_config_free(&cfg);
-	if (e) {
-		fprintf(stderr, "canary-bpf: agent: %s\n", strerror(-e));
-		teardown(&a);
-		return CB_EXIT_RUNTIME;
-	}
-	cb_log(CB_LOG_INFO, NULL, "start", "canary-bpf %s: %s: %zu services, %zu interfaces, pin path %s",
-	       CB_VERSION, a.config_path, a.cfg.nservices, a.cfg.nifaces, pin);
-	rc = loop(&a);
-	teardown(&a);
-	return rc;
 }

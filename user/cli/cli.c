@@ -2,6 +2,7 @@
 #include "cli.h"
 
 #include <errno.h>
+#include <time.h>
 #include <stdarg.h>
 #include <string.h>
 #include <unistd.h>
@@ -18,53 +19,27 @@ int cli_fail(int code, const char *what, const char *fmt, ...)
 	return code;
 }
 
-int cli_args(const char *verb, int argc, char **argv, struct cli_opt *opts,
+/* The global options go before the verb: say so rather than "unexpected argument". */
+static int not_global(const char *a, const void *verb, struct cb_err *err)
+{
+	if (!strcmp(a, "-j") || !strcmp(a, "--json") || !strcmp(a, "-p") || !strcmp(a, "--pin-path"))
+		return cb_err_set(err, -1, "global option '%s' goes before the command (canary-bpf %s "
+				  "%s ...)", a, a, (const char *)verb);
+	return 0;
+}
+
+int cli_args(const char *verb, int argc, char **argv, const struct cb_opt *opts, void *dst,
 	     const char **pos, int max_pos)
 {
-	int npos = 0;
+	char hint[64];
+	struct cb_err err;
+	int n;
 
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
-
-		if (a[0] == '-' && a[1] == '-' && a[2]) {
-			const char *eq = strchr(a + 2, '=');
-			size_t len = eq ? (size_t)(eq - a - 2) : strlen(a + 2);
-			struct cli_opt *o = opts;
-
-			for (; o && o->name; o++)
-				if (strlen(o->name) == len && !strncmp(o->name, a + 2, len))
-					break;
-			if (!o || !o->name) {
-				cli_fail(CB_EXIT_USAGE, verb, "unknown option '%s' (see canary-bpf %s --help)",
-					 a, verb);
-				return -1;
-			}
-			if (o->flag) {
-				*o->value = "1";
-			} else if (eq) {
-				*o->value = eq + 1;
-			} else if (i + 1 < argc) {
-				*o->value = argv[++i];
-			} else {
-				cli_fail(CB_EXIT_USAGE, verb, "option --%s needs a value", o->name);
-				return -1;
-			}
-			continue;
-		}
-		if (!strcmp(a, "-j") || !strcmp(a, "--json") || !strcmp(a, "-p") ||
-		    !strcmp(a, "--pin-path")) {
-			cli_fail(CB_EXIT_USAGE, verb, "global option '%s' goes before the command "
-				 "(canary-bpf %s %s ...)", a, a, verb);
-			return -1;
-		}
-		if (npos == max_pos) {
-			cli_fail(CB_EXIT_USAGE, verb, "unexpected argument '%s' (see canary-bpf %s --help)",
-				 a, verb);
-			return -1;
-		}
-		pos[npos++] = a;
-	}
-	return npos;
+	snprintf(hint, sizeof(hint), "see canary-bpf %s --help", verb);
+	n = cb_opts_parse(opts, dst, argc, argv, pos, max_pos, not_global, verb, hint, &err);
+	if (n < 0)
+		cli_fail(CB_EXIT_USAGE, verb, "%s", err.msg);
+	return n;
 }
 
 int cli_state(const struct cli *c, int flags, struct cb_state *st, const char *service)
@@ -93,6 +68,32 @@ int cli_service(const struct cb_state *st, const char *name, struct cb_svc_key *
 	return 0;
 }
 
+/* Open the state locked and find the service; returns an exit code. */
+int cli_open_service(const struct cli *c, const char *verb, const char *name, int flags,
+		     struct cb_state *st, struct cb_svc_key *key, struct cb_service *svc)
+{
+	struct cb_err err;
+	int e;
+
+	if (cb_parse_name(name, &err))
+		return cli_fail(CB_EXIT_USAGE, verb, "%s", err.msg);
+	if ((e = cli_state(c, flags, st, name)))
+		return e;
+	if ((e = cli_service(st, name, key, svc)))
+		cb_state_close(st);
+	return e;
+}
+
+/* An address of the other family than the service's: refuse, naming both. */
+int cli_family_mismatch(struct cb_state *st, const char *verb, const char *text, uint8_t family,
+			const char *name, const struct cb_svc_key *key)
+{
+	cb_state_close(st);
+	return cli_fail(CB_EXIT_USAGE, verb, "%s is %s, service '%s' is %s", text,
+			family == CB_AF_INET ? "IPv4" : "IPv6", name,
+			key->family == CB_AF_INET ? "IPv4" : "IPv6");
+}
+
 int cli_code(int err)
 {
 	/* What the state library's own validation returns; anything else came from the kernel. */
@@ -119,4 +120,12 @@ struct json_object *cli_json_percent(uint32_t bp)
 
 	cb_fmt_percent(bp, buf, sizeof(buf));
 	return json_object_new_double_s(bp / 100.0, buf);
+}
+
+double cli_now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }

@@ -5,6 +5,7 @@
 
 #include <json-c/json.h>
 #include <stdio.h>
+#include "opts.h"
 #include "parse.h"
 #include "pinned.h"
 
@@ -16,14 +17,12 @@ struct cli {
 /* "canary-bpf: WHAT: WHY" on stderr; returns code. */
 int cli_fail(int code, const char *what, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
-/* Options of a verb: "--name value" or "--name=value"; positional words in order. */
-struct cli_opt {
-	const char *name;      /* without "--" */
-	const char **value;    /* set when given */
-	int flag;              /* 1: takes no value, *value becomes "1" */
-};
-/* Returns the number of positionals, or -1 after printing a usage error. */
-int cli_args(const char *verb, int argc, char **argv, struct cli_opt *opts,
+/*
+ * The arguments of a verb (argv[0] is the verb): options by the verb's
+ * table (opts, into the struct at dst; NULL: none), positionals into pos.
+ * Returns their number, or -1 after printing the usage error.
+ */
+int cli_args(const char *verb, int argc, char **argv, const struct cb_opt *opts, void *dst,
 	     const char **pos, int max_pos);
 
 /*
@@ -35,12 +34,28 @@ int cli_state(const struct cli *c, int flags, struct cb_state *st, const char *s
 /* Look a service up by name; prints "service NAME: no such service" (exit 2). */
 int cli_service(const struct cb_state *st, const char *name, struct cb_svc_key *key,
 		struct cb_service *svc);
+/* The state locked (flags) and the service called name; returns an exit code. */
+int cli_open_service(const struct cli *c, const char *verb, const char *name, int flags,
+		     struct cb_state *st, struct cb_svc_key *key, struct cb_service *svc);
+/* An address of the other family than the service's: refused naming both (closes st). */
+int cli_family_mismatch(struct cb_state *st, const char *verb, const char *text, uint8_t family,
+			const char *name, const struct cb_svc_key *key);
 /* Exit code for a negative errno from dpstate: bad input 2, anything else 1. */
 int cli_code(int err);
+
+/* CLOCK_MONOTONIC in seconds. */
+double cli_now_s(void);
 
 /* Print a JSON value (pretty on a terminal) and free it. */
 void cli_json_print(struct json_object *o);
 struct json_object *cli_json_percent(uint32_t bp);
+
+/* The verbs (verbs.c), in the order of the overview; a NULL name ends it. */
+struct cli_verb {
+	const char *name;
+	int (*run)(const struct cli *c, int argc, char **argv);
+};
+extern const struct cli_verb cli_verbs[];
 
 /* The verbs. argv[0] is the verb itself. */
 int cmd_attach(const struct cli *c, int argc, char **argv);
@@ -52,6 +67,10 @@ int cmd_override(const struct cli *c, int argc, char **argv);
 int cmd_stats(const struct cli *c, int argc, char **argv);
 int cmd_top(const struct cli *c, int argc, char **argv);
 int cmd_rollout(const struct cli *c, int argc, char **argv);
+
+/* The option tables of the verbs that have options (their help pages print them). */
+extern const struct cb_opt cli_attach_opts[], cli_service_add_opts[], cli_top_opts[],
+	cli_rollout_status_opts[];
 
 /* Manual-page style help; NULL: the overview. Returns 0 if the verb is known. */
 int cli_help(FILE *f, const char *verb);

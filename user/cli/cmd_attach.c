@@ -6,22 +6,31 @@
 #include "attach.h"
 #include "cli.h"
 
+static int set_mode(const char *v, void *dst, struct cb_err *err)
+{
+	return cb_mode_parse(v, dst, err);
+}
+
+const struct cb_opt cli_attach_opts[] = {
+	{ "mode", 0, "xdp|xdp-generic|tc", "xdp (default): native XDP in the driver, fastest\n"
+	  "xdp-generic: XDP in the stack, for drivers without native XDP\n"
+	  "tc: tc clsact ingress, e.g. for pod veths", set_mode, 0 },
+	{ 0 },
+};
+
 int cmd_attach(const struct cli *c, int argc, char **argv)
 {
-	const char *pos[1], *mode_s = "xdp";
-	struct cli_opt opts[] = { { "mode", &mode_s, 0 }, { NULL, NULL, 0 } };
+	const char *pos[1];
 	struct cb_state st;
 	struct cb_link l;
 	struct cb_err err;
-	enum cb_mode m = CB_MODE_NONE, cur;
-	int n = cli_args("attach", argc, argv, opts, pos, 1), e;
+	enum cb_mode m = CB_MODE_XDP, cur;
+	int n = cli_args("attach", argc, argv, cli_attach_opts, &m, pos, 1), e;
 
 	if (n < 0)
 		return CB_EXIT_USAGE;
 	if (n < 1)
 		return cli_fail(CB_EXIT_USAGE, "attach", "missing IFNAME (attach IFNAME [--mode xdp|xdp-generic|tc])");
-	if (cb_mode_parse(mode_s, &m, &err))
-		return cli_fail(CB_EXIT_USAGE, "attach", "--mode: %s", err.msg);
 	if ((e = cb_link_get(pos[0], &l, &err)))
 		return cli_fail(e == -ENODEV ? CB_EXIT_USAGE : CB_EXIT_RUNTIME, "attach", "%s", err.msg);
 	if ((e = cli_state(c, CB_STATE_CREATE | CB_STATE_LOCK, &st, NULL)))
@@ -55,7 +64,7 @@ int cmd_detach(const struct cli *c, int argc, char **argv)
 	const char *pos[1];
 	struct cb_state st;
 	struct cb_err err;
-	int n = cli_args("detach", argc, argv, NULL, pos, 1), e;
+	int n = cli_args("detach", argc, argv, NULL, NULL, pos, 1), e;
 
 	if (n < 0)
 		return CB_EXIT_USAGE;

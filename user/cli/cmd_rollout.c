@@ -323,35 +323,34 @@ static int command(const struct cli *c, const char *verb, enum cb_ctl_cmd cmd, c
 	return 0;
 }
 
+const struct cb_opt cli_rollout_status_opts[] = {
+	{ "watch", 'w', NULL, "redraw every half second until the rollout ends", NULL, 0 },
+	{ 0 },
+};
+
 int cmd_rollout(const struct cli *c, int argc, char **argv)
 {
 	static const struct { const char *verb; enum cb_ctl_cmd cmd; } cmds[] = {
 		{ "pause", CB_CTL_PAUSE }, { "resume", CB_CTL_RESUME },
 		{ "abort", CB_CTL_ABORT }, { "promote", CB_CTL_PROMOTE },
 	};
-	const char *pos[1] = { NULL }, *w = NULL, *w2 = NULL;
+	const char *pos[1] = { NULL };
 	char verb[32];
-	int n;
+	int n, watch = 0;
 
 	if (argc < 2)
 		return cli_fail(CB_EXIT_USAGE, "rollout", "expected status, pause, resume, abort or promote");
 	snprintf(verb, sizeof(verb), "rollout %s", argv[1]);
 	if (!strcmp(argv[1], "status")) {
-		struct cli_opt opts[] = { { "watch", &w, 1 }, { "w", &w2, 1 }, { NULL, NULL, 0 } };
-
-		/* -w is the short form of --watch. */
-		for (int i = 2; i < argc; i++)
-			if (!strcmp(argv[i], "-w"))
-				argv[i] = "--w";
-		n = cli_args(verb, argc - 1, argv + 1, opts, pos, 1);
+		n = cli_args(verb, argc - 1, argv + 1, cli_rollout_status_opts, &watch, pos, 1);
 		if (n < 0)
 			return CB_EXIT_USAGE;
-		return status(c, n ? pos[0] : NULL, w || w2);
+		return status(c, n ? pos[0] : NULL, watch);
 	}
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
 		if (strcmp(argv[1], cmds[i].verb))
 			continue;
-		n = cli_args(verb, argc - 1, argv + 1, NULL, pos, 1);
+		n = cli_args(verb, argc - 1, argv + 1, NULL, NULL, pos, 1);
 		if (n < 0)
 			return CB_EXIT_USAGE;
 		if (n < 1)

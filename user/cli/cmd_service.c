@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /* service add | del | list */
 #include <errno.h>
+#include <stddef.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,21 +9,57 @@
 #include "cli.h"
 #include "view.h"
 
+struct add_opts {
+	struct cb_endpoint vip;     /* family 0: not given */
+	uint16_t port;              /* 0: not given */
+	uint8_t proto, affinity;
+};
+
+static int set_vip(const char *v, void *dst, struct cb_err *err)
+{
+	return cb_parse_addr(v, dst, err);
+}
+
+static int set_port(const char *v, void *dst, struct cb_err *err)
+{
+	return cb_parse_port(v, dst, err);
+}
+
+static int set_proto(const char *v, void *dst, struct cb_err *err)
+{
+	return cb_parse_proto(v, dst, err);
+}
+
+static int set_affinity(const char *v, void *dst, struct cb_err *err)
+{
+	return cb_parse_affinity(v, dst, err);
+}
+
+const struct cb_opt cli_service_add_opts[] = {
+	{ "vip", 0, "IP", "the virtual address (unicast, not loopback)", set_vip,
+	  offsetof(struct add_opts, vip) },
+	{ "port", 0, "N", "1..65535", set_port, offsetof(struct add_opts, port) },
+	{ "proto", 0, "tcp|udp", "default tcp", set_proto, offsetof(struct add_opts, proto) },
+	{ "affinity", 0, "connection|client",
+	  "connection (default): each connection is split on its own;\n"
+	  "client: one client stays on one track and one backend, and\n"
+	  "raising the weight never moves it back to stable.", set_affinity,
+	  offsetof(struct add_opts, affinity) },
+	{ 0 },
+};
+
 static int service_add(const struct cli *c, int argc, char **argv)
 {
-	const char *pos[1], *vip = NULL, *port = NULL, *proto = "tcp", *aff = "connection";
-	struct cli_opt opts[] = {
-		{ "vip", &vip, 0 }, { "port", &port, 0 }, { "proto", &proto, 0 },
-		{ "affinity", &aff, 0 }, { NULL, NULL, 0 },
-	};
+	struct add_opts o = { .proto = IPPROTO_TCP, .affinity = CB_AFFINITY_CONNECTION };
+	const char *pos[1];
 	struct cb_endpoint ep;
 	struct cb_svc_key key, other;
 	struct cb_service svc;
 	struct cb_state st;
 	struct cb_err err;
-	uint8_t p, a;
+	char where[80];
 	uint32_t id;
-	int n = cli_args("service add", argc, argv, opts, pos, 1), e;
+	int n = cli_args("service add", argc, argv, cli_service_add_opts, &o, pos, 1), e;
 
 	if (n < 0)
 		return CB_EXIT_USAGE;
@@ -30,20 +67,14 @@ static int service_add(const struct cli *c, int argc, char **argv)
 		return cli_fail(CB_EXIT_USAGE, "service add", "missing NAME (service add NAME --vip IP --port N)");
 	if (cb_parse_name(pos[0], &err))
 		return cli_fail(CB_EXIT_USAGE, "service add", "%s", err.msg);
-	if (!vip || !port)
+	if (!o.vip.family || !o.port)
 		return cli_fail(CB_EXIT_USAGE, "service add", "--vip and --port are required");
-	if (cb_parse_addr(vip, &ep, &err))
-		return cli_fail(CB_EXIT_USAGE, "service add", "--vip: %s", err.msg);
-	if (cb_parse_port(port, &ep.port, &err))
-		return cli_fail(CB_EXIT_USAGE, "service add", "--port: %s", err.msg);
-	if (cb_parse_proto(proto, &p, &err))
-		return cli_fail(CB_EXIT_USAGE, "service add", "--proto: %s", err.msg);
-	if (cb_parse_affinity(aff, &a, &err))
-		return cli_fail(CB_EXIT_USAGE, "service add", "--affinity: %s", err.msg);
+	ep = o.vip;
+	ep.port = o.port;
 
 	if ((e = cli_state(c, CB_STATE_CREATE | CB_STATE_LOCK, &st, NULL)))
 		return e;
-	cb_svc_key_make(&key, &ep, p);
+	cb_svc_key_make(&key, &ep, o.proto);
 	if (cb_name_get(&st.maps, pos[0], &other) == 0) {
 		cb_state_close(&st);
 		return cli_fail(CB_EXIT_USAGE, "service add", "a service named '%s' exists", pos[0]);
@@ -53,15 +84,16 @@ static int service_add(const struct cli *c, int argc, char **argv)
 
 		cb_name_of(&st.maps, &key, owner, sizeof(owner));
 		cb_state_close(&st);
-		return cli_fail(CB_EXIT_USAGE, "service add", "%s:%s/%s is already service '%s'", vip,
-				port, proto, owner);
+		cb_fmt_endpoint(&ep, where, sizeof(where));
+		return cli_fail(CB_EXIT_USAGE, "service add", "%s/%s is already service '%s'", where,
+				cb_proto_name(o.proto), owner);
 	}
 	/*
 	 * The name first: the datapath never reads it, and if this process dies
 	 * in between, 'service del NAME' can still clean up.
 	 */
 	e = cb_name_put(&st.maps, pos[0], &key);
-	if (!e && (e = cb_svc_add(&st.maps, &key, a, 0, 0, &id)))
+	if (!e && (e = cb_svc_add(&st.maps, &key, o.affinity, 0, 0, &id)))
 		cb_name_del(&st.maps, pos[0]);
 	cb_state_close(&st);
 	if (e == -ENOSPC)
@@ -69,11 +101,11 @@ static int service_add(const struct cli *c, int argc, char **argv)
 	if (e)
 		return cli_fail(CB_EXIT_RUNTIME, "service add", "%s", strerror(-e));
 	if (c->json) {
-		struct json_object *o = json_object_new_object();
+		struct json_object *j = json_object_new_object();
 
-		json_object_object_add(o, "name", json_object_new_string(pos[0]));
-		json_object_object_add(o, "id", json_object_new_int((int)id));
-		cli_json_print(o);
+		json_object_object_add(j, "name", json_object_new_string(pos[0]));
+		json_object_object_add(j, "id", json_object_new_int((int)id));
+		cli_json_print(j);
 	}
 	return 0;
 }
@@ -84,7 +116,7 @@ static int service_del(const struct cli *c, int argc, char **argv)
 	struct cb_svc_key key;
 	struct cb_service svc;
 	struct cb_state st;
-	int n = cli_args("service del", argc, argv, NULL, pos, 1), e;
+	int n = cli_args("service del", argc, argv, NULL, NULL, pos, 1), e;
 
 	if (n < 0)
 		return CB_EXIT_USAGE;
@@ -123,7 +155,7 @@ static int service_list(const struct cli *c, int argc, char **argv)
 	struct cb_state st;
 	struct cb_err err;
 	size_t n = 0;
-	int np = cli_args("service list", argc, argv, NULL, pos, 0), e;
+	int np = cli_args("service list", argc, argv, NULL, NULL, pos, 0), e;
 
 	if (np < 0)
 		return CB_EXIT_USAGE;

@@ -7,7 +7,6 @@
 #include <string.h>
 
 #include "skel.h"
-#include "agent.h"
 #include "cli.h"
 
 static int version(void)
@@ -37,15 +36,6 @@ static int quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
 		return 0;
 	return vfprintf(stderr, fmt, ap);
 }
-
-static const struct {
-	const char *verb;
-	int (*run)(const struct cli *c, int argc, char **argv);
-} verbs[] = {
-	{ "attach", cmd_attach }, { "detach", cmd_detach }, { "service", cmd_service },
-	{ "backend", cmd_backend }, { "weight", cmd_weight }, { "override", cmd_override },
-	{ "stats", cmd_stats }, { "top", cmd_top }, { "rollout", cmd_rollout },
-};
 
 int main(int argc, char **argv)
 {
@@ -82,23 +72,15 @@ int main(int argc, char **argv)
 	}
 	if (!*c.pin || c.pin[0] != '/')
 		return cli_fail(CB_EXIT_USAGE, "pin path", "'%s' is not an absolute path", c.pin);
-	if (!strcmp(argv[i], "agent")) {
-		for (int k = i + 1; k < argc; k++)
-			if (!strcmp(argv[k], "--help") || !strcmp(argv[k], "-h")) {
-				cli_help(stdout, "agent");
-				return 0;
-			}
-		return cmd_agent(argc - i, argv + i, c.pin);
-	}
-	for (size_t v = 0; v < sizeof(verbs) / sizeof(verbs[0]); v++) {
-		if (strcmp(argv[i], verbs[v].verb))
+	for (const struct cli_verb *v = cli_verbs; v->name; v++) {
+		if (strcmp(argv[i], v->name))
 			continue;
 		for (int k = i + 1; k < argc; k++)
 			if (!strcmp(argv[k], "--help") || !strcmp(argv[k], "-h")) {
-				cli_help(stdout, verbs[v].verb);
+				cli_help(stdout, v->name);
 				return 0;
 			}
-		return verbs[v].run(&c, argc - i, argv + i);
+		return v->run(&c, argc - i, argv + i);
 	}
 	return cli_fail(CB_EXIT_USAGE, argv[i], "unknown command (see canary-bpf --help)");
 }

@@ -271,3 +271,34 @@ void view_human(double v, char *buf, size_t len)
 	else
 		snprintf(buf, len, v < 10 ? "%.1f%s" : "%.0f%s", v, unit[u]);
 }
+
+const struct svc_view *view_find(const struct svc_view *v, size_t n, const char *name)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(v[i].name, name))
+			return &v[i];
+	return NULL;
+}
+
+int view_read(const struct cli *c, const char *only, struct svc_view **v, size_t *n)
+{
+	struct cb_state st;
+	struct cb_err err;
+	int e = cb_state_open(c->pin, 0, &st, &err);
+
+	*v = NULL;
+	*n = 0;
+	if (e == -ENOENT && !only) {
+		cb_state_close(&st);
+		return 0;
+	}
+	if (e) {
+		cb_state_close(&st);
+		if (e == -ENOENT)
+			return cli_fail(CB_EXIT_USAGE, "service", "no service named '%s'", only);
+		return cli_fail(CB_EXIT_RUNTIME, "state", "%s", err.msg);
+	}
+	e = view_load_all(&st, only, v, n);
+	cb_state_close(&st);
+	return e;
+}

@@ -23,6 +23,10 @@ int view_load(const struct cb_state *st, const char *name, struct svc_view *v);
 /* All services, sorted by name; view_free() them. Prints its own error; returns an exit code. */
 int view_load_all(const struct cb_state *st, const char *only, struct svc_view **views, size_t *n);
 void view_free(struct svc_view *v, size_t n);
+/* Open the state read-only and load (a missing state is no service); returns an exit code. */
+int view_read(const struct cli *c, const char *only, struct svc_view **v, size_t *n);
+/* The view of name in v[0..n-1], or NULL. */
+const struct svc_view *view_find(const struct svc_view *v, size_t n, const char *name);
 
 /* 5xx share of the HTTP responses counted, 0 when there were none. */
 double view_error_ratio(const struct cb_track_stats *s);

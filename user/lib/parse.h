@@ -27,5 +27,7 @@ int cb_parse_name(const char *s, struct cb_err *err);
 int cb_parse_track(const char *s, unsigned int *track, struct cb_err *err);
 int cb_parse_proto(const char *s, uint8_t *proto, struct cb_err *err);
 int cb_parse_affinity(const char *s, uint8_t *affinity, struct cb_err *err);
+/* "500ms", "30s", "5m", "1h" -> milliseconds; -1 if it is not a duration. */
+int cb_parse_duration(const char *s, uint64_t *ms);
 
 #endif
