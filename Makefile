@@ -157,7 +157,7 @@ include tests/fuzz/datapath.mk
 # LTS kernel in qemu) last, as the longest.
 test: $(BIN) $(DP_TEST) $(UNIT_TESTS) $(E2E_CLIENT) $(SLOWSRV) $(BENCH_PROG) $(DP_FUZZ) \
 		fuzz-build vmtest-build
-	@scripts/run-tests.sh $(UNIT_TESTS) $(DP_TEST) "tests/fuzz/dp_smoke.sh $(DP_FUZZ)" \
+	@scripts/run-tests.sh tests/build/run.sh $(UNIT_TESTS) $(DP_TEST) "tests/fuzz/dp_smoke.sh $(DP_FUZZ)" \
 		"tests/fuzz/run.sh replay $(FUZZ_BUILD) $(FUZZ_TARGETS)" tests/deploy/run.sh \
 		tests/e2e/run.sh tests/bench/smoke.sh "vmtest/run.sh --bin $(VMTEST_BIN) --out $(VMTEST_DIR)"
 

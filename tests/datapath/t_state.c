@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
-/* The state library (user/dpstate.c and friends) against real maps. */
+/* The state library (user/lib) against real maps. */
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
+#include <bpf/libbpf.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -73,6 +74,34 @@ void test_state_refuses_other_layout_version(void **state)
 	assert_int_equal(found, CB_LAYOUT_VERSION + 1);
 	/* and initialising does not overwrite somebody else's layout */
 	assert_int_equal(cb_meta_init(&l->maps), -EPROTO);
+}
+
+/*
+ * The registry of user/lib/maps.h and the maps of bpf/maps.h are the same
+ * list: every map of the object is shared state or a private one of the
+ * programs, and every shared map has a descriptor in the lab.
+ */
+void test_state_map_registry_matches_object(void **state)
+{
+	struct lab *l = *state;
+	struct bpf_map *map;
+	struct cb_maps m;
+	int shared = 0;
+
+	bpf_object__for_each_map(map, l->skel->obj) {
+		if (bpf_map__is_internal(map))
+			continue;   /* .rodata, .bss: the object's own */
+		assert_true(cb_map_known(bpf_map__name(map)));
+		for (int i = 0; i < CB_NMAPS; i++)
+			shared += !strcmp(bpf_map__name(map), cb_map_names[i]);
+	}
+	assert_int_equal(shared, CB_NMAPS);
+	assert_int_equal(cb_maps_of_object(l->skel->obj, &m), 0);
+	for (int i = 0; i < CB_NMAPS; i++) {
+		assert_true(*cb_map_fd(&m, (enum cb_map_id)i) >= 0);
+		assert_int_equal(*cb_map_fd(&m, (enum cb_map_id)i), *cb_map_fd(&l->maps, (enum cb_map_id)i));
+	}
+	assert_false(cb_map_known("cb_no_such_map"));
 }
 
 /* Service ids come from a batched walk of the services map: check past one batch. */

@@ -44,6 +44,7 @@ const char *client_addr(int family, uint32_t i, char *buf);
 	X(test_state_rejects_bad_requests_changing_nothing) \
 	X(test_state_pending_service_passes_until_published) \
 	X(test_state_refuses_other_layout_version) \
+	X(test_state_map_registry_matches_object) \
 	X(test_state_service_ids_unique_across_batches) \
 	X(test_state_rollback_keeps_canary_off_overrides_too) \
 	X(test_state_promotion_swaps_tracks_moving_nothing)

@@ -1,5 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
-/* The rollout state machine (user/rollout.c): steps, holds, failures, gates, commands. */
+/*
+ * The rollout module (user/agent/rollout.c): the state machine (steps,
+ * holds, failures, gates, commands), rollouts started from the file, and
+ * what each phase means for the maps.
+ */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -179,6 +183,119 @@ static void test_commands(void **state)
 	assert_int_equal(cb_ro_command(&c, &r, CB_CTL_ABORT, msg, sizeof(msg)), -1);
 }
 
+/* A service of the file with a rollout (or without), and a canary set. */
+static struct cb_cfg_service svc_of(int rollout, int drain, struct cb_endpoint *canary, size_t nc)
+{
+	struct cb_cfg_service c = { .name = "web" };
+
+	c.rollout = cfg_of(steps3, 3);
+	c.rollout.present = rollout;
+	c.rollout.drain_on_rollback = drain;
+	c.backends[CB_TRACK_CANARY] = canary;
+	c.nbackends[CB_TRACK_CANARY] = nc;
+	return c;
+}
+
+static void assert_track(const struct cb_ro_plan *p, unsigned int t, unsigned int from,
+			 enum cb_ro_serve serve)
+{
+	assert_int_equal(p->track[t].from, from);
+	assert_int_equal(p->track[t].serve, serve);
+}
+
+static void test_plan_of_each_phase(void **state)
+{
+	struct cb_endpoint canary[1] = { { .family = CB_AF_INET, .port = 80 } };
+	struct cb_cfg_service c = svc_of(1, 1, canary, 1);
+	struct cb_rollout r = { .phase = CB_PHASE_PROGRESSING, .weight_bp = 2500 };
+	struct cb_ro_plan p;
+
+	(void)state;
+	/* Progressing and paused: each track its own healthy set, the step's weight. */
+	cb_ro_plan(&c, &r, &p);
+	assert_true(p.owns_weight);
+	assert_int_equal(p.weight_bp, 2500);
+	assert_false(p.no_canary);
+	assert_false(p.swap);
+	assert_track(&p, CB_TRACK_STABLE, CB_TRACK_STABLE, CB_SERVE_HEALTHY);
+	assert_track(&p, CB_TRACK_CANARY, CB_TRACK_CANARY, CB_SERVE_HEALTHY);
+	r.phase = CB_PHASE_PAUSED;
+	cb_ro_plan(&c, &r, &p);
+	assert_int_equal(p.weight_bp, 2500);
+	assert_false(p.no_canary);
+	/* Rolled back: weight 0 and no canary at all; canary connections drain... */
+	r.phase = CB_PHASE_ROLLED_BACK;
+	r.weight_bp = 0;
+	cb_ro_plan(&c, &r, &p);
+	assert_int_equal(p.weight_bp, 0);
+	assert_true(p.no_canary);
+	assert_false(p.swap);
+	assert_track(&p, CB_TRACK_STABLE, CB_TRACK_STABLE, CB_SERVE_HEALTHY);
+	assert_track(&p, CB_TRACK_CANARY, CB_TRACK_CANARY, CB_SERVE_DRAIN);
+	/* ... or are moved, when the file says drain_on_rollback: false. */
+	c.rollout.drain_on_rollback = 0;
+	cb_ro_plan(&c, &r, &p);
+	assert_track(&p, CB_TRACK_CANARY, CB_TRACK_CANARY, CB_SERVE_NONE);
+	/* Promoted: the canary set is stable (swapped in one update), the old set drains. */
+	r.phase = CB_PHASE_PROMOTED;
+	cb_ro_plan(&c, &r, &p);
+	assert_true(p.swap);
+	assert_true(p.no_canary);
+	assert_int_equal(p.weight_bp, 0);
+	assert_track(&p, CB_TRACK_STABLE, CB_TRACK_CANARY, CB_SERVE_HEALTHY);
+	assert_track(&p, CB_TRACK_CANARY, CB_TRACK_STABLE, CB_SERVE_DRAIN);
+	/* No rollout in the file: the weight is the operator's, whatever the record says. */
+	c = svc_of(0, 1, canary, 1);
+	cb_ro_plan(&c, &r, &p);
+	assert_false(p.owns_weight);
+	assert_false(p.swap);
+	assert_track(&p, CB_TRACK_STABLE, CB_TRACK_STABLE, CB_SERVE_HEALTHY);
+	assert_track(&p, CB_TRACK_CANARY, CB_TRACK_CANARY, CB_SERVE_HEALTHY);
+}
+
+static void test_rollout_starts_from_the_file(void **state)
+{
+	struct cb_endpoint a[2] = { { .family = CB_AF_INET, .port = 80, .addr.b = { 10, 0, 0, 2 } },
+				    { .family = CB_AF_INET, .port = 80, .addr.b = { 10, 0, 0, 1 } } };
+	struct cb_endpoint b[2] = { a[1], a[0] };   /* the same set in another order */
+	struct cb_cfg_service c = svc_of(1, 1, a, 2);
+	struct cb_rollout r = { 0 };
+	uint64_t fp;
+
+	(void)state;
+	assert_int_equal(cb_ro_from_config(&c, &r, 1234), CB_RO_STARTED);
+	assert_int_equal(r.phase, CB_PHASE_PROGRESSING);
+	assert_int_equal(r.weight_bp, 1000);
+	assert_int_equal(r.started_ms, 1234);
+	fp = r.canary_fp;
+	assert_true(fp != 0);
+	/* The same set, also listed in another order, goes on: no restart. */
+	r.step = 1;
+	c.backends[CB_TRACK_CANARY] = b;
+	assert_int_equal(cb_ro_from_config(&c, &r, 5678), CB_RO_KEPT);
+	assert_int_equal(r.step, 1);
+	assert_int_equal(r.started_ms, 1234);
+	/* An ended rollout of this set stays ended. */
+	r.phase = CB_PHASE_PROMOTED;
+	assert_int_equal(cb_ro_from_config(&c, &r, 5678), CB_RO_KEPT);
+	assert_int_equal(r.phase, CB_PHASE_PROMOTED);
+	/* Another canary set starts again at the first step. */
+	c.nbackends[CB_TRACK_CANARY] = 1;
+	assert_int_equal(cb_ro_from_config(&c, &r, 9000), CB_RO_STARTED);
+	assert_int_equal(r.step, 0);
+	assert_true(r.canary_fp != fp);
+	/* No canary, or no rollout: idle, weight 0, once. */
+	c.nbackends[CB_TRACK_CANARY] = 0;
+	assert_int_equal(cb_ro_from_config(&c, &r, 9500), CB_RO_IDLED);
+	assert_int_equal(r.phase, CB_PHASE_IDLE);
+	assert_int_equal(r.weight_bp, 0);
+	assert_non_null(strstr(r.reason, "no canary"));
+	assert_int_equal(cb_ro_from_config(&c, &r, 9600), CB_RO_KEPT);
+	c = svc_of(0, 1, a, 2);
+	assert_int_equal(cb_ro_from_config(&c, &r, 9700), CB_RO_IDLED);
+	assert_non_null(strstr(r.reason, "no rollout configured"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -189,6 +306,8 @@ int main(void)
 		cmocka_unit_test(test_last_step_promotes_or_waits),
 		cmocka_unit_test(test_pause_step_is_a_gate),
 		cmocka_unit_test(test_commands),
+		cmocka_unit_test(test_plan_of_each_phase),
+		cmocka_unit_test(test_rollout_starts_from_the_file),
 	};
 
 	return cmocka_run_group_tests_name("rollout", tests, NULL, NULL);
