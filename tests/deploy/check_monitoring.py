@@ -10,7 +10,7 @@
                                                    exports
 
 One PASS/FAIL line per property; exit status 1 if any failed. The metric list
-below is the agent's exposition (user/agent_metrics.c): a name or label that
+below is the agent's exposition (user/agent/metrics.c): a name or label that
 is not there matches no series, so a typo would leave a panel empty or an
 alert silent forever instead of failing.
 """

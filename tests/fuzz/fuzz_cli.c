@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
- * The command line: the real main() of user/main.c (compiled as
+ * The command line: the real main() of user/cli/main.c (compiled as
  * cb_cli_main) and every verb, on an argv made of the input.
  *
  * The CLI has no separate parse stage: each verb parses and validates all of

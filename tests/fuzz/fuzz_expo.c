@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
- * The Prometheus exposition writer (user/expo.h). The input gives a double,
+ * The Prometheus exposition writer (user/agent/expo.h). The input gives a double,
  * a counter, a histogram and free text for HELP and label values; the
  * writer's output is then read back by a strict reader of the text format
  * (0.0.4) written here, and must give back exactly what was written:

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
- * Every parser of user/parse.h (and cb_parse_duration) on the same input
+ * Every parser of user/lib/parse.h (and cb_parse_duration) on the same input
  * string, with the invariants they promise:
  *
  * - a failure leaves a reason in err (non-empty, terminated);

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
- * Canary analysis (user/analysis.c): the statistics against reference
+ * Canary analysis (user/agent/analysis.c): the statistics against reference
  * values (mpmath, R), the decision rules on hand-made windows, and seeded
  * simulations for the false-positive rate and the power.
  */

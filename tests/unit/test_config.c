@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
-/* The agent's YAML configuration (user/config.c): every SPEC key, and precise errors. */
+/* The agent's YAML configuration (user/agent/config.c): every SPEC key, and precise errors. */
 #include <netinet/in.h>
 #include <setjmp.h>
 #include <stdarg.h>

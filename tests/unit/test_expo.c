@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
-/* The exposition writer (user/expo.c) and the atomic textfile (user/textfile.c). */
+/* The exposition writer (user/agent/expo.c) and the atomic textfile (user/agent/textfile.c). */
 #include <errno.h>
 #include <math.h>
 #include <setjmp.h>

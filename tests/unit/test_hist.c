@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
-/* Histogram buckets (include/canary_bpf.h, shared with the datapath) and user/hist.c. */
+/* Histogram buckets (include/canary_bpf.h, shared with the datapath) and user/lib/hist.c. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>

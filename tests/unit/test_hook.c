@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
-/* user/hook.c: argv splitting without a shell, spawning, timeouts, reaping. */
+/* user/agent/hook.c: argv splitting without a shell, spawning, timeouts, reaping. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>

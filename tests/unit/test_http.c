@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
- * The HTTP server (user/http.c) on loopback: the test's main thread drives
+ * The HTTP server (user/agent/http.c) on loopback: the test's main thread drives
  * it as the agent's loop does (epoll on its fd, cb_http_run), a client
  * thread speaks plain HTTP/1.1 to it over a real socket.
  */

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
-/* The Maglev table builder (user/maglev.c), without the kernel. */
+/* The Maglev table builder (user/lib/maglev.c), without the kernel. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
-/* Parsers of user input (user/parse.c): every accepted and refused form. */
+/* Parsers of user input (user/lib/parse.c): every accepted and refused form. */
 #include <netinet/in.h>
 #include <setjmp.h>
 #include <stdarg.h>

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
- * Health probes (user/probe.c) against real sockets, on 127.0.0.1 and ::1
+ * Health probes (user/agent/probe.c) against real sockets, on 127.0.0.1 and ::1
  * only, driven by the same epoll loop the agent runs. HTTP servers are
  * threads answering one connection with a canned reply.
  */

@@ -82,7 +82,7 @@ struct agent_svc {
 	int broken;                    /* the last apply failed (logged once) */
 };
 
-/* Where metrics go (agent_export.c) and what only the agent knows of them. */
+/* Where metrics go (export.c) and what only the agent knows of them. */
 struct agent_metrics {
 	int http_on;                   /* --metrics-addr off: no server */
 	struct cb_endpoint addr;       /* port filled in once bound */
@@ -110,7 +110,7 @@ struct agent {
 	int stop;
 	int ready;                     /* every service is applied with its first probes */
 	int kick;                      /* a probe changed something: tick now */
-	struct nl_sock *nl;            /* rtnetlink link events (agent_links.c) */
+	struct nl_sock *nl;            /* rtnetlink link events (links.c) */
 	int links_changed;             /* a configured interface came or went */
 	struct agent_metrics mx;
 };

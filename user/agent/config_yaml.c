@@ -133,7 +133,7 @@ int cfg_duration_of(struct ctx *c, yaml_node_t *v, const char *key, uint64_t *ms
 	return 0;
 }
 
-/* The result of a parser of user/parse.c; its reason becomes the message. */
+/* The result of a parser of user/lib/parse.c; its reason becomes the message. */
 int cfg_parsed(struct ctx *c, yaml_node_t *v, const char *key, int r, const struct cb_err *e)
 {
 	return r ? cfg_fail_at(c, v, "%s: %s", key, e->msg) : 0;

@@ -35,7 +35,7 @@ int cfg_uint_of(struct ctx *c, yaml_node_t *v, const char *key, uint64_t max, ui
 int cfg_ratio_of(struct ctx *c, yaml_node_t *v, const char *key, double lo, double hi, double *out);
 int cfg_bool_of(struct ctx *c, yaml_node_t *v, const char *key, int *out);
 int cfg_duration_of(struct ctx *c, yaml_node_t *v, const char *key, uint64_t *ms);
-/* The result of a parser of user/parse.c; its reason becomes the message. */
+/* The result of a parser of user/lib/parse.c; its reason becomes the message. */
 int cfg_parsed(struct ctx *c, yaml_node_t *v, const char *key, int r, const struct cb_err *e);
 
 #endif

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
-/* attach / detach: the verbs around user/attach.c. */
+/* attach / detach: the verbs around user/lib/attach.c. */
 #include <errno.h>
 #include <string.h>
 
