@@ -334,6 +334,7 @@ struct cb_rollout {
 
 #define CB_RO_F_MANAGED   0x1   /* the agent owns this service (made it from its config) */
 #define CB_RO_F_GATE      0x2   /* paused at a manual "pause" step */
+#define CB_RO_F_SWAPPED   0x4   /* promoted, and the tracks were swapped in the maps */
 
 /* cb_ctl: service name -> the last rollout command of the CLI to the agent. */
 enum cb_ctl_cmd {

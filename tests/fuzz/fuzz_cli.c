@@ -55,7 +55,7 @@ void __wrap_cb_state_close(struct cb_state *st);
 int __wrap_cb_state_lock(struct cb_state *st, struct cb_err *err);
 int __wrap_cb_link_get(const char *name, struct cb_link *out, struct cb_err *err);
 int __wrap_cb_config_load(const char *path, struct cb_config *out, struct cb_cfg_err *err);
-struct bpf_object *__wrap_cb_dp_open(struct cb_err *err);
+int __wrap_cb_dp_open(struct bpf_object **obj, struct cb_err *err);
 int __wrap_cb_attach(struct cb_state *st, const struct cb_link *l, enum cb_mode m,
 		     struct cb_err *err);
 int __wrap_cb_detach(struct cb_state *st, const char *ifname, struct cb_err *err);
@@ -86,10 +86,10 @@ int __wrap_cb_config_load(const char *path, struct cb_config *out, struct cb_cfg
 	return -1;
 }
 
-struct bpf_object *__wrap_cb_dp_open(struct cb_err *err)
+int __wrap_cb_dp_open(struct bpf_object **obj, struct cb_err *err)
 {
-	cb_err_set(err, -EOPNOTSUPP, "open the embedded BPF object: not while fuzzing");
-	return NULL;
+	*obj = NULL;
+	return cb_err_set(err, -EOPNOTSUPP, "open the embedded BPF object: not while fuzzing");
 }
 
 /* Only reachable with an open state, which the fuzzer never gives. */

@@ -244,6 +244,12 @@ static void test_plan_of_each_phase(void **state)
 	assert_int_equal(p.weight_bp, 0);
 	assert_track(&p, CB_TRACK_STABLE, CB_TRACK_CANARY, CB_SERVE_HEALTHY);
 	assert_track(&p, CB_TRACK_CANARY, CB_TRACK_STABLE, CB_SERVE_DRAIN);
+	/* Once the swap is recorded, never again; the sets stay as promoted. */
+	r.flags |= CB_RO_F_SWAPPED;
+	cb_ro_plan(&c, &r, &p);
+	assert_false(p.swap);
+	assert_true(p.no_canary);
+	assert_track(&p, CB_TRACK_STABLE, CB_TRACK_CANARY, CB_SERVE_HEALTHY);
 	/* No rollout in the file: the weight is the operator's, whatever the record says. */
 	c = svc_of(0, 1, canary, 1);
 	cb_ro_plan(&c, &r, &p);
@@ -279,11 +285,13 @@ static void test_rollout_starts_from_the_file(void **state)
 	r.phase = CB_PHASE_PROMOTED;
 	assert_int_equal(cb_ro_from_config(&c, &r, 5678), CB_RO_KEPT);
 	assert_int_equal(r.phase, CB_PHASE_PROMOTED);
-	/* Another canary set starts again at the first step. */
+	/* Another canary set starts again at the first step, with no swap recorded. */
+	r.flags |= CB_RO_F_SWAPPED;
 	c.nbackends[CB_TRACK_CANARY] = 1;
 	assert_int_equal(cb_ro_from_config(&c, &r, 9000), CB_RO_STARTED);
 	assert_int_equal(r.step, 0);
 	assert_true(r.canary_fp != fp);
+	assert_false(r.flags & CB_RO_F_SWAPPED);
 	/* No canary, or no rollout: idle, weight 0, once. */
 	c.nbackends[CB_TRACK_CANARY] = 0;
 	assert_int_equal(cb_ro_from_config(&c, &r, 9500), CB_RO_IDLED);

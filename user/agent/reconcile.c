@@ -103,39 +103,50 @@ static size_t serving(const struct agent_svc *s, unsigned int from, enum cb_ro_s
 	return n;
 }
 
-static int has_any(const struct cb_endpoint *set, size_t n, const struct agent_svc *s,
-		   unsigned int from)
+/* Does the track serve an endpoint of the file's canary set that is not in its stable set? */
+static int serves_canary_only(const struct agent_svc *s, const struct cb_endpoint *set, size_t n)
 {
-	for (size_t i = 0; i < n; i++)
-		for (size_t j = 0; j < s->nbe[from]; j++)
-			if (cb_endpoint_eq(&set[i], &s->be[from][j].ep))
-				return 1;
+	for (size_t j = 0; j < s->nbe[CB_TRACK_CANARY]; j++) {
+		const struct cb_endpoint *c = &s->be[CB_TRACK_CANARY][j].ep;
+		int in_stable = 0, served = 0;
+
+		for (size_t k = 0; k < s->nbe[CB_TRACK_STABLE]; k++)
+			in_stable |= cb_endpoint_eq(c, &s->be[CB_TRACK_STABLE][k].ep);
+		for (size_t i = 0; i < n; i++)
+			served |= cb_endpoint_eq(c, &set[i]);
+		if (served && !in_stable)
+			return 1;
+	}
 	return 0;
 }
 
 /*
- * A promotion the maps have not seen yet: the canary track serves the
- * file's canary set and the stable track none of it. Swapped in one update
- * (weight 0, no canary, tables exchanged), no connection moves; a pass that
- * comes after (a restart) finds the stable track serving them and leaves it.
+ * A promotion whose swap is not recorded yet: unless the maps show it was
+ * made (the stable track serves the canary's own backends: the agent died
+ * between the swap and the record), the tracks are swapped in one update
+ * (weight 0, no canary, tables exchanged) and no connection moves. The
+ * record says so afterwards, so no later pass swaps back.
  */
-static int swap_apply(struct agent *a, struct agent_svc *s, struct cb_endpoint *buf)
+static int swap_apply(struct agent *a, struct agent_svc *s, struct cb_rollout *r, uint64_t now)
 {
+	struct cb_endpoint *buf = calloc(CB_MAX_TRACK_BACKENDS, sizeof(*buf));
 	size_t ns = CB_MAX_TRACK_BACKENDS, nc = CB_MAX_TRACK_BACKENDS;
-	int e;
+	int e = buf ? 0 : -ENOMEM;
 
-	if ((e = cb_track_get(&a->st.maps, &s->key, CB_TRACK_STABLE, buf, &ns)))
+	if (!e)
+		e = cb_track_get(&a->st.maps, &s->key, CB_TRACK_STABLE, buf, &ns);
+	if (!e && !serves_canary_only(s, buf, ns)) {
+		e = cb_track_get(&a->st.maps, &s->key, CB_TRACK_CANARY, buf, &nc);
+		if (!e && nc && !(e = cb_track_promote(&a->st.maps, &s->key)))
+			cb_log(CB_LOG_INFO, s->cfg->name, "backends",
+			       "tracks swapped: the canary set is stable");
+	}
+	free(buf);
+	if (e)
 		return e;
-	if (has_any(buf, ns, s, CB_TRACK_CANARY))
-		return 0;
-	if ((e = cb_track_get(&a->st.maps, &s->key, CB_TRACK_CANARY, buf, &nc)))
-		return e;
-	if (!has_any(buf, nc, s, CB_TRACK_CANARY))
-		return 0;
-	if ((e = cb_track_promote(&a->st.maps, &s->key)))
-		return e;
-	cb_log(CB_LOG_INFO, s->cfg->name, "backends", "tracks swapped: the canary set is stable");
-	return 0;
+	r->flags |= CB_RO_F_SWAPPED;
+	r->updated_ms = now;
+	return cb_rollout_put(&a->st.maps, s->cfg->name, r);
 }
 
 static int tracks_apply(struct agent *a, struct agent_svc *s, const struct cb_ro_plan *p)
@@ -144,8 +155,6 @@ static int tracks_apply(struct agent *a, struct agent_svc *s, const struct cb_ro
 	struct cb_endpoint *have = calloc(CB_MAX_TRACK_BACKENDS, sizeof(*have));
 	int e = want && have ? 0 : -ENOMEM;
 
-	if (!e && p->swap)
-		e = swap_apply(a, s, have);
 	for (unsigned int t = 0; !e && t < CB_TRACKS; t++) {
 		size_t nw, nh = CB_MAX_TRACK_BACKENDS;
 
@@ -247,6 +256,13 @@ int agent_reconcile(struct agent *a, struct agent_svc *s, uint64_t now)
 			goto fail;
 	}
 	cb_ro_plan(s->cfg, &r, &plan);
+	/* Canary off comes first: whatever fails after it, no new connection goes there. */
+	what = "weight";
+	if (plan.no_canary && (e = weight_apply(a, s, &plan)))
+		goto fail;
+	what = "promotion";
+	if (plan.swap && (e = swap_apply(a, s, &r, now)))
+		goto fail;
 	what = "backends";
 	if ((e = tracks_apply(a, s, &plan)))
 		goto fail;

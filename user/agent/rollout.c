@@ -71,6 +71,7 @@ static enum cb_ro_action enter_step(const struct cb_cfg_rollout *cfg, struct cb_
 
 enum cb_ro_action cb_ro_start(const struct cb_cfg_rollout *cfg, struct cb_rollout *r, uint64_t fp)
 {
+	r->flags &= ~(uint32_t)CB_RO_F_SWAPPED;
 	r->canary_fp = fp;
 	r->nsteps = (uint32_t)cfg->nsteps;
 	r->step_duration_ms = cfg->step_duration_ms;
@@ -237,6 +238,7 @@ enum cb_ro_origin cb_ro_from_config(const struct cb_cfg_service *svc, struct cb_
 		if (r->phase == CB_PHASE_IDLE && r->canary_fp == fp)
 			return CB_RO_KEPT;
 		r->phase = CB_PHASE_IDLE;
+		r->flags &= ~(uint32_t)CB_RO_F_SWAPPED;
 		r->canary_fp = fp;
 		r->weight_bp = 0;
 		reason(r, "%s", fp ? "no rollout configured" : "no canary backends");
@@ -261,7 +263,7 @@ void cb_ro_plan(const struct cb_cfg_service *svc, const struct cb_rollout *r, st
 	switch (r->phase) {
 	case CB_PHASE_PROMOTED:
 		/* The canary set serves stable; the old stable set drains in the canary track. */
-		p->swap = 1;
+		p->swap = !(r->flags & CB_RO_F_SWAPPED);
 		p->no_canary = 1;
 		p->track[CB_TRACK_STABLE].from = CB_TRACK_CANARY;
 		p->track[CB_TRACK_CANARY].from = CB_TRACK_STABLE;

@@ -80,8 +80,9 @@ struct cb_ro_plan {
 	int owns_weight;               /* 0: no rollout; weight and flags are the operator's */
 	uint32_t weight_bp;            /* with owns_weight */
 	int no_canary;                 /* CB_SVC_F_NO_CANARY: not even an override reaches canary */
-	int swap;                      /* promoted: the canary track's backends become the stable
-					* set in one update (cb_track_promote) before the rest */
+	int swap;                      /* promoted, not swapped yet (CB_RO_F_SWAPPED): the canary
+					* track's backends become the stable set in one update
+					* (cb_track_promote) before the rest */
 	struct {
 		unsigned int from;     /* which set of the file (CB_TRACK_*) */
 		enum cb_ro_serve serve;

@@ -11,12 +11,12 @@
 
 static int version(void)
 {
-	struct cb_err err;
-	struct bpf_object *obj = cb_dp_open(&err);
+	struct bpf_object *obj;
 	struct bpf_program *prog;
 	const char *sep = "";
+	struct cb_err err;
 
-	if (!obj)
+	if (cb_dp_open(&obj, &err))
 		return cli_fail(CB_EXIT_RUNTIME, "version", "%s", err.msg);
 	printf("canary-bpf %s (layout %d, libbpf %s, programs: ", CB_VERSION, CB_LAYOUT_VERSION,
 	       libbpf_version_string());

@@ -113,6 +113,7 @@ static void txn_free(struct txn *t)
 	free(t->fresh);
 }
 
+/* The live record: a request is validated against it before anything else is read. */
 static int txn_begin(struct txn *t, const struct cb_maps *m, const struct cb_svc_key *k)
 {
 	int e;
@@ -120,16 +121,23 @@ static int txn_begin(struct txn *t, const struct cb_maps *m, const struct cb_svc
 	memset(t, 0, sizeof(*t));
 	t->m = m;
 	t->k = k;
-	if ((e = cb_svc_get(m, k, &t->svc)))
-		return e;
+	e = cb_svc_get(m, k, &t->svc);
 	t->next = t->svc;
+	return e;
+}
+
+/* Both tracks' members and their backend records. */
+static int txn_load(struct txn *t)
+{
+	int e;
+
 	t->fresh = calloc(CB_MAX_TRACK_BACKENDS, sizeof(*t->fresh));
 	for (unsigned int tr = 0; tr < CB_TRACKS; tr++) {
 		t->cur[tr] = calloc(1, sizeof(*t->cur[tr]));
 		t->rec[tr] = calloc(CB_MAX_TRACK_BACKENDS, sizeof(*t->rec[tr]));
 		if (!t->cur[tr] || !t->rec[tr] || !t->fresh)
 			return -ENOMEM;
-		if ((e = members_load(m, t->svc.id, tr, t->cur[tr], t->rec[tr])))
+		if ((e = members_load(t->m, t->svc.id, tr, t->cur[tr], t->rec[tr])))
 			return e;
 	}
 	return 0;
@@ -327,6 +335,8 @@ int cb_track_set(const struct cb_maps *m, const struct cb_svc_key *k, unsigned i
 	if (!e)
 		e = request_sorted(k, backends, n, sorted);
 	if (!e)
+		e = txn_load(&t);
+	if (!e)
 		e = resolve_ids(&t, track, sorted, n, ids);
 	if (!e)
 		e = txn_stage(&t, track, sorted, ids, n, t.svc.nb[track] ? (int)track : -1);
@@ -389,8 +399,8 @@ int cb_track_promote(const struct cb_maps *m, const struct cb_svc_key *k)
 	struct txn t;
 	int e = txn_begin(&t, m, k);
 
-	if (!e && !eps)
-		e = -ENOMEM;
+	if (!e)
+		e = eps ? txn_load(&t) : -ENOMEM;
 	if (e)
 		goto out;
 	stable = t.cur[CB_TRACK_STABLE];
@@ -413,6 +423,9 @@ int cb_track_promote(const struct cb_maps *m, const struct cb_svc_key *k)
 		endpoints_of(stable, t.rec[CB_TRACK_STABLE], eps);
 		e = txn_stage(&t, CB_TRACK_CANARY, eps, stable->ids, stable->n, -1);
 	}
+	/* An empty set publishes no table, but the record moves to the next generation all the same. */
+	if (!e && !stable->n)
+		t.next.gen[CB_TRACK_CANARY] ^= 1;
 	t.next.weight_bp = 0;
 	t.next.flags |= CB_SVC_F_NO_CANARY;
 	free(eps);

@@ -69,8 +69,7 @@ int cb_opts_parse(const struct cb_opt *opts, void *dst, int argc, char **argv, c
 			size_t len = eq ? (size_t)(eq - a - 2) : strlen(a + 2);
 
 			if (!(o = find_long(opts, a + 2, len)))
-				return cb_err_set(err, -1, "unknown option '%.*s' (%s)", (int)(len + 2), a,
-						  hint);
+				return cb_err_set(err, -1, "unknown option '%s' (%s)", a, hint);
 			if (take(o, eq ? eq + 1 : NULL, &i, argc, argv, dst, err))
 				return -1;
 			continue;

@@ -85,11 +85,11 @@ static int lock_dir(struct cb_state *st, struct cb_err *err)
 static int create(struct cb_state *st, struct cb_err *err)
 {
 	char rel[64], path[PATH_MAX];
-	struct bpf_object *obj = cb_dp_open(err);
-	int e = 0;
+	struct bpf_object *obj;
+	int e = cb_dp_open(&obj, err);
 
-	if (!obj)
-		return -EINVAL;
+	if (e)
+		return e;
 	if (bpf_object__load(obj)) {
 		e = -errno;
 		bpf_object__close(obj);

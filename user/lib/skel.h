@@ -11,7 +11,7 @@
 
 struct bpf_object;
 
-/* The embedded object, opened (not loaded); NULL with err set. Close with bpf_object__close. */
-struct bpf_object *cb_dp_open(struct cb_err *err);
+/* The embedded object, opened (not loaded): 0, or -errno with err set. Close with bpf_object__close. */
+int cb_dp_open(struct bpf_object **obj, struct cb_err *err);
 
 #endif
