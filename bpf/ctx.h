@@ -29,6 +29,35 @@ struct cb_ctx {
 #define CB_CSUM_PSEUDO    0x2   /* change is in the L4 pseudo-header */
 #define CB_CSUM_MANGLED0  0x4   /* UDP: 0 means "none"; a computed 0 is sent as 0xffff */
 
+/*
+ * The core is split into BPF-to-BPF calls (each its own stack frame: no
+ * single frame could hold every path's locals), one copy per kind of hook,
+ * so that each still knows at compile time which hook it serves and holds
+ * no call the other's verifier would refuse. CB_SUBPROG(fn) defines fn_xdp
+ * and fn_tc around `static __always_inline int fn(const struct cb_ctx *c,
+ * struct cb_pctx *x)`; CB_CALL(fn, c, x) calls the one of c's hook.
+ */
+#define CB_SUBPROG(fn)                                                              \
+	static __noinline int fn##_xdp(struct xdp_md *ctx, struct cb_pctx *x)      \
+	{                                                                           \
+		const struct cb_ctx c = {                                           \
+			.ctx = ctx, .xdp = 1, .egress = 0,                           \
+			.ifindex = x->ifindex, .len = x->len,                       \
+		};                                                                  \
+		return fn(&c, x);                                                   \
+	}                                                                           \
+	static __noinline int fn##_tc(struct __sk_buff *ctx, struct cb_pctx *x)    \
+	{                                                                           \
+		const struct cb_ctx c = {                                           \
+			.ctx = ctx, .xdp = 0, .egress = x->egress,                  \
+			.vlan_hw = x->vlan_hw, .ifindex = x->ifindex,               \
+			.len = x->len,                                              \
+		};                                                                  \
+		return fn(&c, x);                                                   \
+	}
+
+#define CB_CALL(fn, c, x) ((c)->xdp ? fn##_xdp((c)->ctx, (x)) : fn##_tc((c)->ctx, (x)))
+
 static __always_inline void *cb_data(const struct cb_ctx *c)
 {
 	if (c->xdp)

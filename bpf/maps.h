@@ -78,6 +78,13 @@ struct {
 	__array(values, struct cb_maglev_table);
 } cb_maglev SEC(".maps");
 
+/*
+ * Conntrack in two budgets. cb_ct/cb_rev hold only flows that proved their
+ * source: a TCP handshake whose final ACK acknowledged the backend's SYN-ACK,
+ * which a spoofer never saw. Everything else (a SYN's flow, UDP) lives in
+ * cb_pend/cb_pend_rev, so a flood of forged packets can churn only those.
+ * Sizes are set when the state is created (struct cb_meta).
+ */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, CB_CT_ENTRIES);
@@ -91,6 +98,35 @@ struct {
 	__type(key, struct cb_ct_key);
 	__type(value, struct cb_rev_entry);
 } cb_rev SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, CB_CT_ENTRIES / 2);
+	__type(key, struct cb_ct_key);
+	__type(value, struct cb_ct_entry);
+} cb_pend SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, CB_CT_ENTRIES / 2);
+	__type(key, struct cb_ct_key);
+	__type(value, struct cb_rev_entry);
+} cb_pend_rev SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, CB_MAX_BACKENDS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct cb_baddr_key);
+	__type(value, __u32);
+} cb_baddr SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, CB_FRAG_ENTRIES);
+	__type(key, struct cb_frag_key);
+	__type(value, struct cb_frag_val);
+} cb_frag SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LPM_TRIE);

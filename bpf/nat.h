@@ -73,6 +73,32 @@ static __always_inline int cb_rewrite(const struct cb_ctx *c, struct cb_pkt *p, 
 	return 0;
 }
 
+/*
+ * Only the address (a fragment after the first has no L4 header; its
+ * datagram's L4 checksum was fixed in the first fragment).
+ */
+static __always_inline int cb_rewrite_addr(const struct cb_ctx *c, struct cb_pkt *p, const int dst,
+					   union cb_addr *na)
+{
+	union cb_addr *oa = dst ? &p->daddr : &p->saddr;
+
+	if (p->family == CB_AF_INET) {
+		__u32 aoff = p->l3_off + (dst ? offsetof(struct iphdr, daddr)
+					      : offsetof(struct iphdr, saddr));
+
+		if (cb_csum_apply(c, p->l3_off + offsetof(struct iphdr, check),
+				  cb_csum_diff4(oa->v4, na->v4), CB_CSUM_L3) ||
+		    cb_store(c, aoff, &na->v4, 4, 0))
+			return -1;
+	} else if (cb_store(c, p->l3_off + (dst ? offsetof(struct ipv6hdr, daddr)
+					     : offsetof(struct ipv6hdr, saddr)),
+			    na->b, 16, CB_STORE_RECOMPUTE)) {
+		return -1;
+	}
+	*oa = *na;
+	return 0;
+}
+
 /* What a router does to a packet it forwards itself: TTL / hop limit - 1. */
 static __always_inline int cb_dec_ttl(const struct cb_ctx *c, struct cb_pkt *p)
 {

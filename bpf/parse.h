@@ -17,7 +17,10 @@
 #include "canary_bpf.h"
 #include "ctx.h"
 
-#define CB_PARSE_OK -1
+/* Results that are not a global counter: what the core goes on with. */
+#define CB_PARSE_OK   -1   /* TCP or UDP with its ports (maybe a first fragment) */
+#define CB_PARSE_FRAG -2   /* a fragment after the first: addresses and IP id only */
+#define CB_PARSE_ICMP -3   /* an ICMP error, whose quoted packet may be one of our flows */
 
 #define CB_IP_MF     0x2000
 #define CB_IP_OFFSET 0x1fff
@@ -27,6 +30,19 @@
 #define CB_TCP_SYN 0x02
 #define CB_TCP_RST 0x04
 #define CB_TCP_ACK 0x10
+
+#ifndef IPPROTO_ICMPV6
+#define IPPROTO_ICMPV6 58
+#endif
+#define CB_ICMP_DEST_UNREACH   3
+#define CB_ICMP_TIME_EXCEEDED  11
+#define CB_ICMP6_DEST_UNREACH  1
+#define CB_ICMP6_PKT_TOOBIG    2
+#define CB_ICMP6_TIME_EXCEED   3
+
+#define CB_FRAG_NONE  0
+#define CB_FRAG_FIRST 1    /* offset 0, more to come: carries the ports */
+#define CB_FRAG_LATER 2    /* offset > 0: no L4 header */
 
 struct cb_vlan_hdr {
 	__be16 tci;
@@ -51,6 +67,10 @@ struct cb_pkt {
 	__u16 payload_off; /* first byte after the L4 header */
 	__u16 payload_len;
 	__u32 tcp_seq;     /* host order */
+	__u32 tcp_ack;     /* host order */
+	__u8 frag;         /* CB_FRAG_* */
+	__u8 pad[3];
+	__u32 frag_id;     /* IPv4: the header's id (network order); IPv6: the fragment header's */
 };
 
 static __always_inline int cb_parse_l4(const struct cb_ctx *c, struct cb_pkt *p)
@@ -72,6 +92,7 @@ static __always_inline int cb_parse_l4(const struct cb_ctx *c, struct cb_pkt *p)
 		p->dport = th->dest;
 		p->tcp_flags = ((__u8 *)th)[13];
 		p->tcp_seq = bpf_ntohl(th->seq);
+		p->tcp_ack = bpf_ntohl(th->ack_seq);
 		p->csum_off = offsetof(struct tcphdr, check);
 		p->payload_off = off + th->doff * 4;
 		p->payload_len = p->l4_len - th->doff * 4;
@@ -84,8 +105,11 @@ static __always_inline int cb_parse_l4(const struct cb_ctx *c, struct cb_pkt *p)
 		if ((void *)(uh + 1) > end)
 			return CB_G_PASS_MALFORMED;
 		ulen = bpf_ntohs(uh->len);
-		if (ulen < sizeof(*uh) || ulen > p->l4_len)
+		/* A first fragment holds only the start of the datagram uh->len covers. */
+		if (ulen < sizeof(*uh) || (ulen > p->l4_len && p->frag != CB_FRAG_FIRST))
 			return CB_G_PASS_MALFORMED;
+		if (ulen > p->l4_len)
+			ulen = p->l4_len;
 		p->sport = uh->source;
 		p->dport = uh->dest;
 		p->csum_off = offsetof(struct udphdr, check);
@@ -95,6 +119,34 @@ static __always_inline int cb_parse_l4(const struct cb_ctx *c, struct cb_pkt *p)
 		return CB_PARSE_OK;
 	}
 	return CB_G_PASS_UNKNOWN;
+}
+
+/* An ICMP error (the kinds a NATed flow must get back), or the pass it gets. */
+static __always_inline int cb_parse_icmp(const struct cb_ctx *c, struct cb_pkt *p)
+{
+	__u8 *t = cb_data(c) + p->l4_off;
+
+	if (p->l4_off > CB_MAX_OFF || (void *)(t + 8) > cb_data_end(c) || p->l4_len < 8)
+		return CB_G_PASS_UNKNOWN;
+	if (p->frag)
+		return CB_G_PASS_FRAGMENT;
+	if (p->proto == IPPROTO_ICMP && (t[0] == CB_ICMP_DEST_UNREACH || t[0] == CB_ICMP_TIME_EXCEEDED))
+		return CB_PARSE_ICMP;
+	if (p->proto == IPPROTO_ICMPV6 && (t[0] == CB_ICMP6_DEST_UNREACH ||
+					   t[0] == CB_ICMP6_PKT_TOOBIG || t[0] == CB_ICMP6_TIME_EXCEED))
+		return CB_PARSE_ICMP;
+	return CB_G_PASS_UNKNOWN;
+}
+
+/* After the L3 header: ports, a fragment's bare addresses, or an ICMP error. */
+static __always_inline int cb_parse_l3_done(const struct cb_ctx *c, struct cb_pkt *p)
+{
+	if (p->frag == CB_FRAG_LATER)
+		return p->proto == IPPROTO_TCP || p->proto == IPPROTO_UDP ? CB_PARSE_FRAG
+									 : CB_G_PASS_FRAGMENT;
+	if (p->proto == IPPROTO_ICMP || p->proto == IPPROTO_ICMPV6)
+		return cb_parse_icmp(c, p);
+	return cb_parse_l4(c, p);
 }
 
 #define CB_IPOPT_EOL   0
@@ -169,10 +221,14 @@ static __always_inline int cb_parse_v4(const struct cb_ctx *c, struct cb_pkt *p,
 	tot = bpf_ntohs(ip->tot_len);
 	if (tot < hl || off + tot > c->len)
 		return CB_G_PASS_MALFORMED;
-	if (ip->frag_off & bpf_htons(CB_IP_MF | CB_IP_OFFSET))
-		return CB_G_PASS_FRAGMENT;
-	if (ip->protocol != IPPROTO_TCP && ip->protocol != IPPROTO_UDP)
+	if (ip->protocol != IPPROTO_TCP && ip->protocol != IPPROTO_UDP &&
+	    ip->protocol != IPPROTO_ICMP)
 		return CB_G_PASS_UNKNOWN;
+	if (ip->frag_off & bpf_htons(CB_IP_OFFSET))
+		p->frag = CB_FRAG_LATER;
+	else if (ip->frag_off & bpf_htons(CB_IP_MF))
+		p->frag = CB_FRAG_FIRST;
+	p->frag_id = ip->id;
 	if (hl > sizeof(*ip)) {
 		__u32 o = off + sizeof(*ip), n = hl - sizeof(*ip);
 		int r = c->xdp ? cb_v4_opts_xdp(c->ctx, o, n) : cb_v4_opts_tc(c->ctx, o, n);
@@ -188,7 +244,7 @@ static __always_inline int cb_parse_v4(const struct cb_ctx *c, struct cb_pkt *p,
 	p->l3_off = off;
 	p->l4_off = off + hl;
 	p->l4_len = tot - hl;
-	return cb_parse_l4(c, p);
+	return cb_parse_l3_done(c, p);
 }
 
 static __always_inline int cb_parse_v6(const struct cb_ctx *c, struct cb_pkt *p, __u32 off)
@@ -218,31 +274,43 @@ static __always_inline int cb_parse_v6(const struct cb_ctx *c, struct cb_pkt *p,
 	for (i = 0; i < CB_V6_EXT_MAX; i++) {
 		__u8 *eh;
 
-		if (nh == IPPROTO_TCP || nh == IPPROTO_UDP)
+		if (nh == IPPROTO_TCP || nh == IPPROTO_UDP || nh == IPPROTO_ICMPV6)
 			break;
-		if (nh == IPPROTO_FRAGMENT)
-			return CB_G_PASS_FRAGMENT;
-		if (nh != IPPROTO_HOPOPTS && nh != IPPROTO_DSTOPTS && nh != IPPROTO_ROUTING)
+		if (nh != IPPROTO_HOPOPTS && nh != IPPROTO_DSTOPTS && nh != IPPROTO_ROUTING &&
+		    nh != IPPROTO_FRAGMENT)
 			return CB_G_PASS_UNKNOWN;
 		if (l4 > CB_MAX_OFF)
 			return CB_G_PASS_MALFORMED;
 		eh = data + l4;
-		if ((void *)(eh + 4) > end)
+		if ((void *)(eh + 8) > end)
 			return CB_G_PASS_MALFORMED;
 		/* A routing header with segments left: the final destination is not daddr. */
 		if (nh == IPPROTO_ROUTING && eh[3] != 0)
 			return CB_G_PASS_UNKNOWN;
+		if (nh == IPPROTO_FRAGMENT) {
+			/* Offset in the upper 13 bits of bytes 2-3, M in the lowest bit. */
+			if (p->frag)
+				return CB_G_PASS_MALFORMED;   /* two fragment headers */
+			p->frag = (eh[2] || (eh[3] & 0xf8)) ? CB_FRAG_LATER :
+				  (eh[3] & 1) ? CB_FRAG_FIRST : CB_FRAG_NONE;
+			__builtin_memcpy(&p->frag_id, eh + 4, 4);
+			nh = eh[0];
+			l4 += 8;
+			if (p->frag == CB_FRAG_LATER)
+				break;
+			continue;
+		}
 		nh = eh[0];
 		l4 += (eh[1] + 1) * 8;
 	}
-	if (nh != IPPROTO_TCP && nh != IPPROTO_UDP)
+	if (nh != IPPROTO_TCP && nh != IPPROTO_UDP && nh != IPPROTO_ICMPV6)
 		return CB_G_PASS_UNKNOWN;
 	if (l4 > off + sizeof(*ip6) + plen)
 		return CB_G_PASS_MALFORMED;
 	p->proto = nh;
 	p->l4_off = l4;
 	p->l4_len = off + sizeof(*ip6) + plen - l4;
-	return cb_parse_l4(c, p);
+	return cb_parse_l3_done(c, p);
 }
 
 /* Fill p; return CB_PARSE_OK or the global counter that explains the pass. */

@@ -7,9 +7,18 @@
 #include "hash.h"
 #include "parse.h"
 
-/* Independent seeds: the track decision must not correlate with the backend slot. */
-#define CB_SEED_TRACK   0x9e3779b9
-#define CB_SEED_BACKEND 0x85ebca6b
+/*
+ * Independent seeds (the track decision must not correlate with the backend
+ * slot), random per installation and kept in cb_meta: a client cannot aim
+ * at a track by choosing its ports. An array lookup is inlined: a few
+ * instructions per new flow.
+ */
+static __always_inline const struct cb_meta *cb_meta_get(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&cb_meta, &zero);
+}
 
 /* Affinity hash: the client address alone, or the whole 5-tuple. */
 static __always_inline __u32 cb_affinity_hash(const struct cb_pkt *p, __u8 affinity, __u32 seed)
@@ -46,7 +55,8 @@ static __always_inline int cb_override_track(const struct cb_pkt *p, const struc
  * canary; with client affinity the bucket depends on the client only, so a
  * higher weight only ever adds clients to canary.
  */
-static __always_inline __u32 cb_pick_track(const struct cb_pkt *p, const struct cb_service *svc)
+static __always_inline __u32 cb_pick_track(const struct cb_pkt *p, const struct cb_service *svc,
+					    __u32 seed)
 {
 	__u32 bucket;
 	int t;
@@ -56,7 +66,7 @@ static __always_inline __u32 cb_pick_track(const struct cb_pkt *p, const struct 
 	t = cb_override_track(p, svc);
 	if (t >= 0)
 		return t;
-	bucket = cb_affinity_hash(p, svc->affinity, CB_SEED_TRACK) % CB_WEIGHT_MAX;
+	bucket = cb_affinity_hash(p, svc->affinity, seed) % CB_WEIGHT_MAX;
 	return bucket < svc->weight_bp ? CB_TRACK_CANARY : CB_TRACK_STABLE;
 }
 
@@ -75,7 +85,8 @@ enum cb_pick_res {
 
 /* Maglev lookup in the live table of a track. */
 static __always_inline int cb_pick_backend(const struct cb_pkt *p, const struct cb_service *svc,
-					   __u32 track, __u32 *id_out, struct cb_backend **be)
+					   __u32 track, __u32 seed, __u32 *id_out,
+					   struct cb_backend **be)
 {
 	struct cb_tbl_key tk = { .svc_id = svc->id, .track = track };
 	__u32 m = cb_trk(svc, m, track), slot, *id;
@@ -87,7 +98,7 @@ static __always_inline int cb_pick_backend(const struct cb_pkt *p, const struct 
 	tbl = bpf_map_lookup_elem(&cb_maglev, &tk);
 	if (!tbl)
 		return CB_PICK_STALE;
-	slot = cb_affinity_hash(p, svc->affinity, CB_SEED_BACKEND) % m;
+	slot = cb_affinity_hash(p, svc->affinity, seed) % m;
 	id = bpf_map_lookup_elem(tbl, &slot);
 	if (!id)
 		return CB_PICK_STALE;
@@ -100,14 +111,16 @@ static __always_inline int cb_pick_backend(const struct cb_pkt *p, const struct 
 static __always_inline int cb_pick(const struct cb_pkt *p, const struct cb_service *svc,
 				   __u32 *track, __u32 *bid, struct cb_backend **be)
 {
+	const struct cb_meta *meta = cb_meta_get();
+	__u32 st = meta ? meta->seed_track : 0, sb = meta ? meta->seed_backend : 0;
 	int r;
 
-	*track = cb_pick_track(p, svc);
-	r = cb_pick_backend(p, svc, *track, bid, be);
+	*track = cb_pick_track(p, svc, st);
+	r = cb_pick_backend(p, svc, *track, sb, bid, be);
 	if (r != CB_PICK_EMPTY)
 		return r;
 	*track ^= 1;
-	r = cb_pick_backend(p, svc, *track, bid, be);
+	r = cb_pick_backend(p, svc, *track, sb, bid, be);
 	if (r == CB_PICK_EMPTY)
 		*track ^= 1;   /* drops are counted on the track the weight chose */
 	return r;

@@ -15,12 +15,21 @@
 #include <stdint.h>
 #endif
 
-#define CB_LAYOUT_VERSION 6
+#define CB_LAYOUT_VERSION 7
 
 #define CB_MAX_SERVICES  16384
 #define CB_MAX_BACKENDS  65536
 #define CB_MAX_TABLES    (CB_MAX_SERVICES * 4)   /* service x track x generation */
-#define CB_CT_ENTRIES    262144
+/*
+ * Conntrack sizes, chosen when the state is first created (struct cb_meta
+ * keeps them): cb_ct/cb_rev hold verified flows, cb_pend/cb_pend_rev the
+ * flows still unverified (TCP before its handshake completes, and UDP).
+ * The defines are what the object is compiled with and the bounds allowed.
+ */
+#define CB_CT_ENTRIES     262144
+#define CB_CT_ENTRIES_MIN 1024
+#define CB_CT_ENTRIES_MAX (16 * 1024 * 1024)
+#define CB_FRAG_ENTRIES   16384
 #define CB_OVERRIDES     16384
 
 /* Maglev table size: prime, M >> N keeps shares even (64 backends: 64 slots each). */
@@ -179,14 +188,51 @@ struct cb_rev_entry {
 	__u32 svc_id;
 	__u32 flags;                /* CB_REV_F_*, changed atomically: both directions write */
 	__u32 client_nxt;           /* client's next sequence number seen (0: unknown) */
+	__u32 server_isn;           /* pending TCP: the backend's SYN-ACK sequence number */
+	__u32 client_isn;           /* pending TCP: the client's SYN sequence number */
 	__u64 syn_ts;               /* client SYN not yet answered (0: answered or not TCP) */
 	__u64 req_ts;               /* first byte of the request awaiting its response */
+	__u64 connect_ns;           /* pending TCP: SYN to SYN-ACK, recorded once verified */
+	__u64 refreshed;            /* coarse clock of the last reply that refreshed the flow (UDP) */
 	struct cb_nexthop nh;       /* toward the client */
 };
 
 #define CB_REV_F_WAIT_BYTE   0x1  /* a request waits for its first response byte (TTFB) */
 #define CB_REV_F_WAIT_STATUS 0x2  /* ... and for its final (non-1xx) status line */
 #define CB_REV_F_SYN_FAILED  0x4  /* this connect already counted as failed */
+#define CB_REV_F_SYNACK      0x8  /* pending: the backend's SYN-ACK passed (server_isn is set) */
+#define CB_REV_F_COUNTED     0x10 /* the connection is counted (established, refused or failed) */
+
+/*
+ * cb_baddr: every address a backend has (how many backend records use it):
+ * the datapath's way to know that a packet came from a backend.
+ */
+struct cb_baddr_key {
+	union cb_addr addr;
+	__u32 family;
+};
+
+/*
+ * cb_frag: IP fragments of a service flow after its first one, which alone
+ * carries the ports. Key: the fragment's addresses and IP identification as
+ * they arrive; value: the address that replaces one of them.
+ */
+struct cb_frag_key {
+	union cb_addr saddr;
+	union cb_addr daddr;
+	__u32 id;                   /* IPv4: 16 bits of the header; IPv6: the fragment header's 32 */
+	__u8 proto;
+	__u8 family;
+	__u8 pad[2];
+};
+
+struct cb_frag_val {
+	union cb_addr addr;         /* the new destination (to a backend) or source (to a client) */
+	__u32 svc_id;
+	__u8 track;
+	__u8 dst;                   /* 1: rewrite the destination (request), 0: the source (reply) */
+	__u8 pad[2];
+};
 
 /* cb_override4/6 LPM keys: the service id is the first 32 bits of the prefix. */
 struct cb_ovr4_key {
@@ -274,7 +320,7 @@ static inline __u32 cb_hist_bucket(__u64 us)
 /* cb_global: per-CPU, index enum cb_global_counter. */
 enum cb_global_counter {
 	CB_G_PASS_MALFORMED = 0,    /* truncated or inconsistent headers */
-	CB_G_PASS_FRAGMENT,         /* IPv4/IPv6 fragments */
+	CB_G_PASS_FRAGMENT,         /* IP fragments that belong to no service flow */
 	CB_G_PASS_UNKNOWN,          /* not IP, not TCP/UDP, or headers we do not follow */
 	CB_G_PASS_NOT_SERVICE,      /* TCP/UDP not to a service */
 	CB_G_CT_RESELECT,           /* established flow whose backend went away */
@@ -282,6 +328,15 @@ enum cb_global_counter {
 	CB_G_FWD_STACK,             /* handed to the stack after NAT */
 	CB_G_DROP_NO_BACKEND,       /* service without any backend */
 	CB_G_REV_NAT,               /* replies restored to VIP:port */
+	CB_G_CT_MISS,               /* TCP without SYN and without a flow: passed, never a new flow */
+	CB_G_PASS_BAD_CSUM,         /* a SYN whose IP or TCP checksum is wrong: passed, no state */
+	CB_G_PEND_NEW,              /* unverified flows created (TCP SYN, UDP first packet) */
+	CB_G_CT_VERIFIED,           /* TCP handshakes completed: flows moved to cb_ct */
+	CB_G_DROP_REV_COLLISION,    /* a new flow whose reply tuple another service's flow holds */
+	CB_G_ICMP_NAT,              /* ICMP errors about a flow, translated */
+	CB_G_FRAG_NAT,              /* fragments after the first, translated */
+	CB_G_DROP_FRAG,             /* a reply fragment from a backend with no flow: never leaks */
+	CB_G_PASS_TTL,              /* TTL or hop limit 1 to a VIP: passed untranslated */
 	CB_G_MAX,
 };
 
@@ -292,11 +347,24 @@ struct cb_name {
 	char name[CB_NAME_LEN];     /* NUL-padded */
 };
 
-/* cb_meta: one element, written when the maps are first created. */
+/*
+ * cb_meta: one element, written when the maps are first created. The
+ * layout version stays the first field of every layout: any binary can read
+ * it. The seeds are random per installation, or the agent's seed file's, so
+ * that every node sharing it splits and balances a flow the same way.
+ */
 struct cb_meta {
 	__u32 layout_version;
 	__u32 flags;
+	__u32 seed_track;           /* the track hash */
+	__u32 seed_backend;         /* the backend (Maglev slot) hash */
+	__u64 maglev_seed[2];       /* the Maglev permutation (offset, skip), user space only */
+	__u32 ct_entries;           /* cb_ct and cb_rev, as created */
+	__u32 pend_entries;         /* cb_pend and cb_pend_rev */
+	__u64 prog_id;              /* which build's programs the pinned ones are (upgrades) */
 };
+
+#define CB_META_F_SEEDED 0x1        /* the seeds are set */
 
 /*
  * cb_rollouts: service name -> the agent's rollout of it (user space only).

@@ -147,7 +147,8 @@ size_t pkt_build(uint8_t *buf, const struct pkt_spec *s)
 		put16(t + 2, s->dport);
 		put16(t + 4, s->seq ? (uint16_t)(s->seq >> 16) : 0x0102);
 		put16(t + 6, (uint16_t)s->seq);
-		put16(t + 8, 0);
+		put16(t + 8, (uint16_t)(s->ack >> 16));
+		put16(t + 10, (uint16_t)s->ack);
 		t[12] = 5 << 4;
 		t[13] = s->tcp_flags ? s->tcp_flags : 0x02;
 		put16(t + 14, 65535);
@@ -215,7 +216,14 @@ int pkt_check(const uint8_t *buf, size_t len, struct pkt_view *v)
 		v->ttl = ip[7];
 		memcpy(v->saddr.b, ip + 8, 16);
 		memcpy(v->daddr.b, ip + 24, 16);
-		while (nh == 0 || nh == 43 || nh == 60) {
+		while (nh == 0 || nh == 43 || nh == 60 || nh == 44) {
+			if (nh == 44) {          /* fragment header: 8 bytes */
+				if (l3 + o + 8 > len)
+					return -2;
+				nh = ip[o];
+				o += 8;
+				continue;
+			}
 			if (l3 + o + 8 > len)
 				return -2;
 			nh = ip[o];

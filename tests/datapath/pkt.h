@@ -8,6 +8,7 @@
 #include "canary_bpf.h"
 
 #define PKT_MAX 1600
+#define PKT_SEQ 0x01020000u      /* the sequence number of a spec that gives none */
 
 struct pkt_spec {
 	int family;              /* 4 or 6 */
@@ -17,7 +18,8 @@ struct pkt_spec {
 	const union cb_addr *src_addr, *dst_addr;
 	uint16_t sport, dport;
 	uint8_t tcp_flags;       /* default SYN when 0 and proto TCP */
-	uint32_t seq;            /* TCP sequence number (0: a fixed default) */
+	uint32_t seq;            /* TCP sequence number (0: a fixed default, PKT_SEQ) */
+	uint32_t ack;            /* TCP acknowledgement number */
 	size_t payload;
 	const char *text;        /* payload bytes (overrides payload when set) */
 	size_t text_len;         /* 0: strlen(text) */

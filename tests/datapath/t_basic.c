@@ -160,8 +160,9 @@ void test_spec3_established_keeps_backend_across_weight_and_override(void **stat
 	std_service(l, &s, 4, IPPROTO_TCP, CB_AFFINITY_CONNECTION);
 	weight_set(l, &s, 3000);
 	for (uint32_t i = 0; i < N_EST; i++) {
-		assert_true(send_track(l, HOOK_XDP, 4, IPPROTO_TCP, client_addr(4, i, a),
-				       (uint16_t)(40000 + i), 0x02, &o) >= 0);
+		assert_true(open_flow(l, HOOK_XDP, 4, IPPROTO_TCP, client_addr(4, i, a),
+				      (uint16_t)(40000 + i), &o) >= 0);
+		assert_true(flow_verified(l, 4, IPPROTO_TCP, a, (uint16_t)(40000 + i)));
 		be[i] = o.v.daddr;
 	}
 	for (int round = 0; round < 4; round++) {
@@ -189,7 +190,7 @@ void test_spec3_established_survives_program_reload(void **state)
 	std_service(l, &s, 6, IPPROTO_TCP, CB_AFFINITY_CONNECTION);
 	weight_set(l, &s, 5000);
 	for (uint32_t i = 0; i < N_EST; i++) {
-		send_track(l, HOOK_XDP, 6, IPPROTO_TCP, client_addr(6, i, a), (uint16_t)(40000 + i), 0x02, &o);
+		open_flow(l, HOOK_XDP, 6, IPPROTO_TCP, client_addr(6, i, a), (uint16_t)(40000 + i), &o);
 		be[i] = o.v.daddr;
 	}
 	/* A new program instance over the same (pinned) maps, as after a restart. */
@@ -249,8 +250,8 @@ void test_spec3_promotion_keeps_canary_connections(void **state)
 	std_service(l, &s, 4, IPPROTO_TCP, CB_AFFINITY_CONNECTION);
 	weight_set(l, &s, CB_WEIGHT_MAX);
 	for (uint32_t i = 0; i < 50; i++)
-		assert_int_equal(send_track(l, HOOK_XDP, 4, IPPROTO_TCP, client_addr(4, i, a),
-					    (uint16_t)(3000 + i), 0x02, &o), CB_TRACK_CANARY);
+		assert_int_equal(open_flow(l, HOOK_XDP, 4, IPPROTO_TCP, client_addr(4, i, a),
+					   (uint16_t)(3000 + i), &o), CB_TRACK_CANARY);
 	/* the agent's promotion: stable := canary's set, canary emptied, weight 0 */
 	track_set(l, &s, CB_TRACK_STABLE, CANARY4, BPORT, 1);
 	track_set(l, &s, CB_TRACK_CANARY, NULL, BPORT, 0);
@@ -261,7 +262,7 @@ void test_spec3_promotion_keeps_canary_connections(void **state)
 	}
 	assert_int_equal(global_count(l, CB_G_CT_RESELECT), 0);
 	/* new connections now go to the promoted backend as stable */
-	send_track(l, HOOK_XDP, 4, IPPROTO_TCP, "10.9.9.9", 4000, 0x02, &o);
+	open_flow(l, HOOK_XDP, 4, IPPROTO_TCP, "10.9.9.9", 4000, &o);
 	assert_int_equal(landed_track(&o, 4), CB_TRACK_CANARY);
 	assert_int_equal(track_stats(l, &s, CB_TRACK_STABLE).connections, 1);
 }
@@ -363,11 +364,11 @@ void test_spec8_per_track_counters(void **state)
 
 	std_service(l, &s, 4, IPPROTO_TCP, CB_AFFINITY_CONNECTION);
 	weight_set(l, &s, CB_WEIGHT_MAX);
-	/* connection 1: SYN, data, backend resets */
+	/* connection 1: handshake, data, backend resets */
 	struct pkt_spec p = client_pkt(4, IPPROTO_TCP, "10.9.0.1", 1111, 0x02);
 
-	run_spec(l, HOOK_XDP, &p, &o);
-	bytes += o.len;
+	open_flow(l, HOOK_XDP, 4, IPPROTO_TCP, "10.9.0.1", 1111, &o);
+	bytes += 3 * o.len;   /* SYN, SYN-ACK and ACK: three bare 54-byte segments */
 	p.tcp_flags = 0x18;
 	p.payload = 300;
 	run_spec(l, HOOK_XDP, &p, &o);
@@ -377,17 +378,16 @@ void test_spec8_per_track_counters(void **state)
 	rp.payload = 0;
 	run_spec(l, HOOK_TC_OUT, &rp, &r);
 	bytes += r.len;
-	/* connection 2: SYN, client resets */
-	p = client_pkt(4, IPPROTO_TCP, "10.9.0.2", 2222, 0x02);
-	run_spec(l, HOOK_TC_IN, &p, &o);
-	bytes += o.len;
-	p.tcp_flags = 0x04;
+	/* connection 2: handshake, client resets */
+	open_flow(l, HOOK_TC_IN, 4, IPPROTO_TCP, "10.9.0.2", 2222, &o);
+	bytes += 3 * o.len;
+	p = client_pkt(4, IPPROTO_TCP, "10.9.0.2", 2222, 0x04);
 	run_spec(l, HOOK_TC_IN, &p, &o);
 	bytes += o.len;
 
 	struct cb_track_stats c = track_stats(l, &s, CB_TRACK_CANARY);
 
-	assert_int_equal(c.packets, 5);
+	assert_int_equal(c.packets, 9);
 	assert_int_equal(c.bytes, bytes);
 	assert_int_equal(c.connections, 2);
 	assert_int_equal(c.resets_from_backend, 1);
@@ -408,7 +408,8 @@ void test_spec8_per_track_counters(void **state)
 #define SEC_NS 1000000000ULL
 
 /*
- * Move a flow's conntrack timestamp back by age_ns. Timestamps are
+ * Move a flow's conntrack timestamp back by age_ns (a verified flow's in
+ * cb_ct, else the pending one's in cb_pend). Timestamps are
  * CLOCK_MONOTONIC, which starts at boot: on a machine up for less than that
  * (a VM just booted, as under make vmtest) no flow can be so old yet, and
  * the datapath rightly takes a timestamp from the future as fresh. Wait
@@ -420,6 +421,7 @@ static void ct_age(struct lab *l, int family, int proto, const char *src, uint16
 	struct cb_ct_key k = flow_key(family, proto, src, sport, family == 4 ? VIP4 : VIP6, 80);
 	struct cb_ct_entry e;
 	uint64_t now = now_ns();
+	int fd = l->maps.ct;
 
 	if (now < age_ns + SEC_NS) {
 		unsigned int wait = (unsigned int)((age_ns + SEC_NS - now) / SEC_NS + 1);
@@ -429,9 +431,25 @@ static void ct_age(struct lab *l, int family, int proto, const char *src, uint16
 		fflush(stdout);
 		sleep(wait);
 	}
-	assert_int_equal(bpf_map_lookup_elem(l->maps.ct, &k, &e), 0);
+	if (bpf_map_lookup_elem(fd, &k, &e))
+		fd = l->maps.pend;
+	assert_int_equal(bpf_map_lookup_elem(fd, &k, &e), 0);
 	e.last_seen = now_ns() - age_ns;
-	assert_int_equal(bpf_map_update_elem(l->maps.ct, &k, &e, BPF_EXIST), 0);
+	assert_int_equal(bpf_map_update_elem(fd, &k, &e, BPF_EXIST), 0);
+}
+
+/* A bare ACK of no known flow: passed as it came, counted as a miss, never a connection. */
+static void expect_miss(struct lab *l, const char *src, uint16_t sport)
+{
+	struct pkt_spec p = client_pkt(4, IPPROTO_TCP, src, sport, 0x10);
+	union cb_addr vip = pkt_addr(4, VIP4);
+	uint64_t miss = global_count(l, CB_G_CT_MISS);
+	struct run_out o;
+
+	run_spec(l, HOOK_XDP, &p, &o);
+	assert_int_equal(o.verdict, V_PASS);
+	assert_true(pkt_addr_eq(&o.v.daddr, &vip));
+	assert_int_equal(global_count(l, CB_G_CT_MISS), miss + 1);
 }
 
 void test_ct_tcp_fin_rst_shorten_life(void **state)
@@ -443,23 +461,28 @@ void test_ct_tcp_fin_rst_shorten_life(void **state)
 
 	std_service(l, &s, 4, IPPROTO_TCP, CB_AFFINITY_CONNECTION);
 	/* an open connection idle for 11 s is still the same connection */
-	send_track(l, HOOK_XDP, 4, IPPROTO_TCP, "10.9.0.1", 1000, 0x02, &o);
+	open_flow(l, HOOK_XDP, 4, IPPROTO_TCP, "10.9.0.1", 1000, &o);
 	ct_age(l, 4, IPPROTO_TCP, "10.9.0.1", 1000, 11 * SEC_NS);
 	send_track(l, HOOK_XDP, 4, IPPROTO_TCP, "10.9.0.1", 1000, 0x10, &o);
 	assert_int_equal(track_stats(l, &s, 0).connections, 1);
-	/* after FIN both ways it lives 10 s */
+	assert_true(flow_verified(l, 4, IPPROTO_TCP, "10.9.0.1", 1000));
+	/* after FIN both ways it lives 10 s: then a late segment is of no flow */
 	send_track(l, HOOK_XDP, 4, IPPROTO_TCP, "10.9.0.1", 1000, 0x11, &o);
 	struct pkt_spec rp = reply_of(&o, IPPROTO_TCP, "10.9.0.1", beb, 1000, 0x11);
 
 	run_spec(l, HOOK_TC_OUT, &rp, &r);
 	ct_age(l, 4, IPPROTO_TCP, "10.9.0.1", 1000, 11 * SEC_NS);
-	send_track(l, HOOK_XDP, 4, IPPROTO_TCP, "10.9.0.1", 1000, 0x10, &o);
+	expect_miss(l, "10.9.0.1", 1000);
+	assert_int_equal(track_stats(l, &s, 0).connections, 1);
+	/* a new connection there is one */
+	open_flow(l, HOOK_XDP, 4, IPPROTO_TCP, "10.9.0.1", 1000, &o);
 	assert_int_equal(track_stats(l, &s, 0).connections, 2);
 	/* after an RST too */
-	send_track(l, HOOK_XDP, 4, IPPROTO_TCP, "10.9.0.1", 1001, 0x02, &o);
+	open_flow(l, HOOK_XDP, 4, IPPROTO_TCP, "10.9.0.1", 1001, &o);
 	send_track(l, HOOK_XDP, 4, IPPROTO_TCP, "10.9.0.1", 1001, 0x04, &o);
 	ct_age(l, 4, IPPROTO_TCP, "10.9.0.1", 1001, 11 * SEC_NS);
-	send_track(l, HOOK_XDP, 4, IPPROTO_TCP, "10.9.0.1", 1001, 0x10, &o);
+	expect_miss(l, "10.9.0.1", 1001);
+	open_flow(l, HOOK_XDP, 4, IPPROTO_TCP, "10.9.0.1", 1001, &o);
 	assert_int_equal(track_stats(l, &s, 0).connections, 4);
 }
 
@@ -488,10 +511,16 @@ void test_ct_syn_after_close_is_new_connection(void **state)
 	std_service(l, &s, 4, IPPROTO_TCP, CB_AFFINITY_CONNECTION);
 	send_track(l, HOOK_XDP, 4, IPPROTO_TCP, "10.9.0.1", 1000, 0x02, &o);
 	send_track(l, HOOK_XDP, 4, IPPROTO_TCP, "10.9.0.1", 1000, 0x02, &o);   /* retransmit */
+	/* nothing is known of the connect yet: no connection, no verified flow */
+	assert_int_equal(track_stats(l, &s, 0).connections, 0);
+	assert_false(flow_verified(l, 4, IPPROTO_TCP, "10.9.0.1", 1000));
+	open_flow(l, HOOK_XDP, 4, IPPROTO_TCP, "10.9.0.1", 1000, &o);          /* handshake done */
 	assert_int_equal(track_stats(l, &s, 0).connections, 1);
-	send_track(l, HOOK_XDP, 4, IPPROTO_TCP, "10.9.0.1", 1000, 0x10, &o);   /* handshake done */
+	assert_true(flow_verified(l, 4, IPPROTO_TCP, "10.9.0.1", 1000));
 	send_track(l, HOOK_XDP, 4, IPPROTO_TCP, "10.9.0.1", 1000, 0x04, &o);
 	send_track(l, HOOK_XDP, 4, IPPROTO_TCP, "10.9.0.1", 1000, 0x02, &o);   /* port reuse */
+	assert_false(flow_verified(l, 4, IPPROTO_TCP, "10.9.0.1", 1000));     /* the old one went */
+	open_flow(l, HOOK_XDP, 4, IPPROTO_TCP, "10.9.0.1", 1000, &o);
 	assert_int_equal(track_stats(l, &s, 0).connections, 2);
 }
 
@@ -504,8 +533,9 @@ void test_ct_retried_connect_counts_once(void **state)
 {
 	struct lab *l = *state;
 	struct svc s;
-	struct run_out o;
+	struct run_out o, r;
 	union cb_addr first;
+	char beb[64];
 
 	std_service(l, &s, 4, IPPROTO_TCP, CB_AFFINITY_CONNECTION);
 	weight_set(l, &s, 5000);
@@ -515,6 +545,17 @@ void test_ct_retried_connect_counts_once(void **state)
 		send_track(l, HOOK_XDP, 4, IPPROTO_TCP, "10.9.0.1", port, 0x04, &o);
 		send_track(l, HOOK_XDP, 4, IPPROTO_TCP, "10.9.0.1", port, 0x02, &o);
 		assert_true(pkt_addr_eq(&o.v.daddr, &first));
+		/* and it completes there */
+		struct pkt_spec sa = reply_of(&o, IPPROTO_TCP, "10.9.0.1", beb, port, 0x12);
+		struct pkt_spec ack = client_pkt(4, IPPROTO_TCP, "10.9.0.1", port, 0x10);
+
+		sa.payload = 0;
+		sa.seq = TEST_BACKEND_ISN;
+		run_spec(l, HOOK_TC_OUT, &sa, &r);
+		ack.seq = PKT_SEQ + 1;
+		ack.ack = TEST_BACKEND_ISN + 1;
+		run_spec(l, HOOK_XDP, &ack, &r);
+		assert_true(pkt_addr_eq(&r.v.daddr, &first));
 	}
 	assert_int_equal(track_stats(l, &s, 0).connections + track_stats(l, &s, 1).connections, 100);
 }

@@ -262,15 +262,15 @@ void test_spec7_ipv6_extension_headers(void **state)
 	r.routing_segleft = 2;
 	len = pkt_build(pkt, &r);
 	expect_untouched(l, pkt, len, CB_G_PASS_UNKNOWN);
-	/* Fragment header: L4 ports are not ours to trust. */
+	/* A fragment header of a first fragment (offset 0): its ports are there, it is NATed. */
 	r.ext[0] = IPPROTO_FRAGMENT;
-	len = pkt_build(pkt, &r);
-	expect_untouched(l, pkt, len, CB_G_PASS_FRAGMENT);
+	r.routing_segleft = 0;
+	expect_natted(l, &r);
 	r.ext[0] = IPPROTO_HOPOPTS;
 	r.ext[1] = IPPROTO_FRAGMENT;
 	r.n_ext = 2;
-	len = pkt_build(pkt, &r);
-	expect_untouched(l, pkt, len, CB_G_PASS_FRAGMENT);
+	r.sport = 201;
+	expect_natted(l, &r);
 	/* More extension headers than the parser follows. */
 	memset(r.ext, IPPROTO_DSTOPTS, sizeof(r.ext));
 	r.n_ext = 4;
@@ -316,6 +316,11 @@ void test_spec7_vlan_tags_are_natted(void **state)
 	expect_untouched(l, in, len + 4, CB_G_PASS_UNKNOWN);
 }
 
+/*
+ * A first fragment (offset 0) carries the ports and is NATed with its flow;
+ * a later one that comes without its first cannot be placed and passes as
+ * it came (the fragments of one datagram, in order: cb_frag tests).
+ */
 void test_spec7_fragments_pass_and_count(void **state)
 {
 	struct lab *l = *state;
@@ -323,22 +328,22 @@ void test_spec7_fragments_pass_and_count(void **state)
 	size_t len;
 
 	two_services(l);
-	for (int frag = 1; frag <= 2; frag++) {
-		for (int proto = IPPROTO_TCP; proto <= IPPROTO_UDP; proto += IPPROTO_UDP - IPPROTO_TCP) {
-			struct pkt_spec p = client_pkt(4, proto, "10.9.0.1", 400, 0x02);
+	for (int proto = IPPROTO_TCP; proto <= IPPROTO_UDP; proto += IPPROTO_UDP - IPPROTO_TCP) {
+		struct pkt_spec p = client_pkt(4, proto, "10.9.0.1", 400, 0x02);
 
-			p.v4_frag = frag;
-			p.payload = 64;
-			len = pkt_build(pkt, &p);
-			expect_untouched(l, pkt, len, CB_G_PASS_FRAGMENT);
-		}
+		p.v4_frag = 1;
+		p.payload = 64;
+		expect_natted(l, &p);
+		p.v4_frag = 2;
+		p.sport = 401;
+		len = pkt_build(pkt, &p);
+		expect_untouched(l, pkt, len, CB_G_PASS_FRAGMENT);
 	}
 	struct pkt_spec p6 = client_pkt(6, IPPROTO_UDP, "fd00:9::1", 400, 0);
 
 	p6.ext[0] = IPPROTO_FRAGMENT;
 	p6.n_ext = 1;
-	len = pkt_build(pkt, &p6);
-	expect_untouched(l, pkt, len, CB_G_PASS_FRAGMENT);
+	expect_natted(l, &p6);
 }
 
 void test_spec7_icmp_and_non_ip_pass_untouched(void **state)
@@ -368,12 +373,20 @@ void test_spec7_zero_length_payloads(void **state)
 	two_services(l);
 	for (int family = 4; family <= 6; family += 2) {
 		struct pkt_spec p = client_pkt(family, IPPROTO_TCP, family == 4 ? "10.9.0.1" : "fd00:9::1",
-					       500, 0x10);
+					       500, 0x02);
+		uint8_t pkt[PKT_MAX];
+		size_t len;
 
 		p.payload = 0;
 		expect_natted(l, &p);
 		p.proto = IPPROTO_UDP;
 		expect_natted(l, &p);
+		/* an empty ACK of no flow is no flow of ours: as it came, a conntrack miss */
+		p.proto = IPPROTO_TCP;
+		p.tcp_flags = 0x10;
+		p.sport = 501;
+		len = pkt_build(pkt, &p);
+		expect_untouched(l, pkt, len, CB_G_CT_MISS);
 	}
 }
 

@@ -19,6 +19,7 @@ struct conn {
 	char backend[64];
 	uint16_t bport;
 	uint32_t seq;      /* the client's next sequence number */
+	uint32_t srv;      /* the backend's next sequence number (after its SYN-ACK) */
 };
 
 static void conn_open(struct conn *c, struct lab *l, uint16_t sport)
@@ -30,6 +31,7 @@ static void conn_open(struct conn *c, struct lab *l, uint16_t sport)
 	c->l = l;
 	c->sport = sport;
 	c->seq = 1000;
+	c->srv = TEST_BACKEND_ISN + 1;
 	p.seq = c->seq++;
 	run_spec(l, HOOK_XDP, &p, &o);                                       /* SYN */
 	assert_int_equal(o.verdict, V_PASS);
@@ -45,6 +47,8 @@ static void client_at(struct conn *c, uint8_t flags, const char *text, uint32_t 
 
 	p.text = text;
 	p.seq = seq ? seq : c->seq;
+	if (flags & 0x10)
+		p.ack = c->srv;                       /* what the backend sent so far */
 	if (flags & 0x02)
 		p.seq = 1000;                         /* a retransmitted SYN */
 	run_spec(c->l, HOOK_XDP, &p, &o);
@@ -63,6 +67,7 @@ static void backend_says(struct conn *c, uint8_t flags, const char *text, size_t
 	struct pkt_spec p = {
 		.family = 4, .proto = IPPROTO_TCP, .src = c->backend, .dst = CLIENT,
 		.sport = c->bport, .dport = c->sport, .tcp_flags = flags, .text = text, .text_len = len,
+		.seq = flags & 0x02 ? TEST_BACKEND_ISN : c->srv,
 	};
 	struct run_out o;
 
@@ -160,13 +165,17 @@ static void rev_age(struct conn *c, uint64_t ns)
 {
 	struct cb_ct_key k = flow_key(4, IPPROTO_TCP, c->backend, c->bport, CLIENT, c->sport);
 	struct cb_rev_entry e;
+	int fd = c->l->maps.rev;
 
-	assert_int_equal(bpf_map_lookup_elem(c->l->maps.rev, &k, &e), 0);
+	/* A verified connection's entry, else the pending one's. */
+	if (bpf_map_lookup_elem(fd, &k, &e))
+		fd = c->l->maps.pend_rev;
+	assert_int_equal(bpf_map_lookup_elem(fd, &k, &e), 0);
 	if (e.syn_ts)
 		e.syn_ts -= ns;
 	if (e.req_ts)
 		e.req_ts -= ns;
-	assert_int_equal(bpf_map_update_elem(c->l->maps.rev, &k, &e, BPF_EXIST), 0);
+	assert_int_equal(bpf_map_update_elem(fd, &k, &e, BPF_EXIST), 0);
 }
 
 void test_signal_connect_latency_and_ttfb(void **state)
@@ -295,6 +304,7 @@ void test_signal_retried_connect_starts_over(void **state)
 	assert_int_equal(track_stats(l, &s, CB_TRACK_STABLE).connect_failures, 2);
 	client_says(&c, 0x02, NULL);
 	backend_says(&c, 0x12, NULL, 0);          /* accepted */
+	client_says(&c, 0x10, NULL);              /* and acknowledged: now a sample */
 	assert_int_equal(cb_hist_read(&l->maps, s.id, CB_TRACK_STABLE, CB_HIST_CONNECT, &h), 0);
 	assert_int_equal(h.count, 1);
 	assert_int_equal(track_stats(l, &s, CB_TRACK_STABLE).connections, 1);

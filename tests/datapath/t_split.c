@@ -51,7 +51,8 @@ void test_spec5_split_accuracy_100k_flows(void **state)
 			      weights[w] / 100.0, (unsigned long long)canary, SPLIT_FLOWS,
 			      (unsigned long long)lo, (unsigned long long)hi);
 		assert_in_range(canary, lo, hi);
-		for (int b = 0; b < 4 && weights[w] < 10000; b++)
+		/* Every stable backend serves, where each can expect a hundred flows or more. */
+		for (int b = 0; b < 4 && (10000 - weights[w]) * (uint64_t)SPLIT_FLOWS / 40000 >= 100; b++)
 			assert_true(per_backend[b] > 0);
 	}
 }
@@ -66,11 +67,12 @@ void test_stickiness_10k_flows_100_weight_changes(void **state)
 	union cb_addr *be = calloc(STICKY_FLOWS, sizeof(*be));
 	struct run_out o;
 	uint32_t seed = 12345;
+	char a[64];
 
 	std_service(l, &s, 6, IPPROTO_TCP, CB_AFFINITY_CONNECTION);
 	weight_set(l, &s, 5000);
 	for (uint32_t i = 0; i < STICKY_FLOWS; i++) {
-		assert_true(flow_track(l, 6, i, 4000, 0x02, &o) >= 0);
+		assert_true(open_flow(l, HOOK_XDP, 6, IPPROTO_TCP, client_addr(6, i, a), 4000, &o) >= 0);
 		be[i] = o.v.daddr;
 	}
 	for (int c = 0; c < STICKY_CHANGES; c++) {

@@ -191,7 +191,7 @@ void test_state_promotion_swaps_tracks_moving_nothing(void **state)
 	std_service(l, &s, 4, IPPROTO_TCP, CB_AFFINITY_CONNECTION);
 	weight_set(l, &s, 5000);
 	for (uint32_t i = 0; i < 64; i++)
-		track[i] = send_track(l, HOOK_XDP, 4, IPPROTO_TCP, client_addr(4, i, a), 6000, 0x02, &o);
+		track[i] = open_flow(l, HOOK_XDP, 4, IPPROTO_TCP, client_addr(4, i, a), 6000, &o);
 	assert_int_equal(cb_track_promote(&l->maps, &s.key), 0);
 	/* both old sets' connections keep their backends */
 	for (uint32_t i = 0; i < 64; i++) {
@@ -202,8 +202,8 @@ void test_state_promotion_swaps_tracks_moving_nothing(void **state)
 	/* new connections all go to the promoted backend (the c1 address), counted as stable */
 	before = track_stats(l, &s, CB_TRACK_STABLE).connections;
 	for (uint32_t i = 100; i < 150; i++)
-		assert_int_equal(send_track(l, HOOK_XDP, 4, IPPROTO_TCP, client_addr(4, i, a), 6001,
-					    0x02, &o), CB_TRACK_CANARY);
+		assert_int_equal(open_flow(l, HOOK_XDP, 4, IPPROTO_TCP, client_addr(4, i, a), 6001,
+					   &o), CB_TRACK_CANARY);
 	assert_int_equal(track_stats(l, &s, CB_TRACK_STABLE).connections, before + 50);
 	assert_int_equal(cb_track_get(&l->maps, &s.key, CB_TRACK_STABLE, got, &n), 0);
 	assert_int_equal(n, 1);

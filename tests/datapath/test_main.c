@@ -9,6 +9,9 @@
 #include <stdio.h>
 #include <string.h>
 #include <errno.h>
+#include <arpa/inet.h>
+#include <bpf/bpf.h>
+#include <netinet/in.h>
 
 #include "tests.h"
 
@@ -61,6 +64,40 @@ int send_track(struct lab *l, enum hook h, int family, int proto, const char *sr
 	assert_int_equal(o->verdict, V_PASS);
 	assert_int_equal(o->csum, 0);
 	return landed_track(o, family);
+}
+
+int open_flow(struct lab *l, enum hook h, int family, int proto, const char *src,
+	      uint16_t sport, struct run_out *o)
+{
+	int track = send_track(l, h, family, proto, src, sport, 0x02, o);
+	char be[64];
+	struct pkt_spec r = {
+		.family = family, .proto = proto, .src = be, .dst = src, .sport = o->v.dport,
+		.dport = sport, .tcp_flags = 0x12, .seq = TEST_BACKEND_ISN,
+	};
+	struct pkt_spec a = client_pkt(family, proto, src, sport, 0x10);
+	struct run_out ro;
+
+	if (proto != IPPROTO_TCP)
+		return track;
+	inet_ntop(family == 4 ? AF_INET : AF_INET6, o->v.daddr.b, be, sizeof(be));
+	run_spec(l, HOOK_TC_OUT, &r, &ro);            /* the backend's SYN-ACK, reverse-NATed */
+	assert_int_equal(ro.verdict, V_PASS);
+	assert_int_equal(ro.v.sport, 80);
+	a.seq = PKT_SEQ + 1;
+	a.ack = TEST_BACKEND_ISN + 1;                 /* the client acknowledges it */
+	run_spec(l, h, &a, &ro);
+	assert_int_equal(ro.verdict, V_PASS);
+	assert_true(pkt_addr_eq(&ro.v.daddr, &o->v.daddr));
+	return track;
+}
+
+int flow_verified(struct lab *l, int family, int proto, const char *src, uint16_t sport)
+{
+	struct cb_ct_key k = flow_key(family, proto, src, sport, family == 4 ? VIP4 : VIP6, 80);
+	struct cb_ct_entry e;
+
+	return bpf_map_lookup_elem(l->maps.ct, &k, &e) == 0;
 }
 
 #define CASE(name) cmocka_unit_test_setup_teardown(name, lab_setup, lab_teardown),

@@ -18,6 +18,17 @@ int send_track(struct lab *l, enum hook h, int family, int proto, const char *sr
 	       uint16_t sport, uint8_t flags, struct run_out *o);
 /* Track (0 stable, 1 canary) whose backend received o, or -1. */
 int landed_track(const struct run_out *o, int family);
+/*
+ * A connection opened whole: the client's SYN through hook h (o: its output),
+ * the backend's SYN-ACK (sequence TEST_BACKEND_ISN) reverse-NATed on tc
+ * egress, the client's ACK of it. TCP flows are then verified (in cb_ct);
+ * for UDP only the first packet is sent. Returns the SYN's track.
+ */
+#define TEST_BACKEND_ISN 0x50000000u
+int open_flow(struct lab *l, enum hook h, int family, int proto, const char *src,
+	      uint16_t sport, struct run_out *o);
+/* 1 if the flow is in cb_ct (verified), 0 if not. */
+int flow_verified(struct lab *l, int family, int proto, const char *src, uint16_t sport);
 /* Client address number i as text (10.x.y.z or fd00:1::x:y). */
 const char *client_addr(int family, uint32_t i, char *buf);
 

@@ -58,14 +58,6 @@ static const struct {
 
 static const char *const http_class[4] = { "2xx", "3xx", "4xx", "5xx" };
 
-static const char *const global_event[CB_G_MAX] = {
-	[CB_G_PASS_MALFORMED] = "malformed", [CB_G_PASS_FRAGMENT] = "fragment",
-	[CB_G_PASS_UNKNOWN] = "unknown", [CB_G_PASS_NOT_SERVICE] = "not_service",
-	[CB_G_CT_RESELECT] = "ct_reselect", [CB_G_FWD_REDIRECT] = "redirect",
-	[CB_G_FWD_STACK] = "stack", [CB_G_DROP_NO_BACKEND] = "no_backend",
-	[CB_G_REV_NAT] = "rev_nat",
-};
-
 /* Every phase gets a series (1 or 0), so that a query never meets a missing one. */
 #define CB_PHASES (CB_PHASE_ROLLED_BACK + 1)
 
@@ -296,7 +288,7 @@ static void put_agent_families(struct agent *a, struct cb_buf *b)
 			       "Packets of all services and none, by what the datapath did with them.");
 		for (int i = 0; i < CB_G_MAX; i++)
 			cb_expo_u64(b, "canary_bpf_datapath_events_total",
-				    (const char *[]){ "event", global_event[i], NULL }, g[i]);
+				    (const char *[]){ "event", cb_global_name((unsigned int)i), NULL }, g[i]);
 	}
 	clock_gettime(CLOCK_REALTIME, &ts);
 	cb_expo_family(b, "canary_bpf_last_update_timestamp_seconds", "gauge",

@@ -45,6 +45,22 @@ int cb_stats_read(const struct cb_maps *m, uint32_t svc_id, unsigned int track,
 	return 0;
 }
 
+static const char *const global_names[CB_G_MAX] = {
+	[CB_G_PASS_MALFORMED] = "malformed", [CB_G_PASS_FRAGMENT] = "fragment",
+	[CB_G_PASS_UNKNOWN] = "unknown", [CB_G_PASS_NOT_SERVICE] = "not_service",
+	[CB_G_CT_RESELECT] = "ct_reselect", [CB_G_FWD_REDIRECT] = "redirect",
+	[CB_G_FWD_STACK] = "stack", [CB_G_DROP_NO_BACKEND] = "no_backend",
+	[CB_G_REV_NAT] = "rev_nat", [CB_G_CT_MISS] = "ct_miss", [CB_G_PASS_BAD_CSUM] = "bad_csum",
+	[CB_G_PEND_NEW] = "pending_new", [CB_G_CT_VERIFIED] = "verified",
+	[CB_G_DROP_REV_COLLISION] = "rev_collision", [CB_G_ICMP_NAT] = "icmp_nat",
+	[CB_G_FRAG_NAT] = "frag_nat", [CB_G_DROP_FRAG] = "frag_dropped", [CB_G_PASS_TTL] = "ttl_expiring",
+};
+
+const char *cb_global_name(unsigned int i)
+{
+	return i < CB_G_MAX && global_names[i] ? global_names[i] : "unnamed";
+}
+
 int cb_global_read(const struct cb_maps *m, uint64_t out[CB_G_MAX])
 {
 	int ncpu = libbpf_num_possible_cpus();

@@ -15,9 +15,20 @@
 #include "maps.h"
 #include "records.h"
 
-/* Write the layout version into a fresh cb_meta, or check the one there. */
+/*
+ * A fresh cb_meta: the layout version, random hash seeds, the conntrack
+ * sizes the maps were created with. Or check the version of the one there.
+ */
 int cb_meta_init(const struct cb_maps *m);
 int cb_meta_check(const struct cb_maps *m, uint32_t *found);
+int cb_meta_get(const struct cb_maps *m, struct cb_meta *out);
+/*
+ * Seeds from the agent's seed file (every node sharing it hashes alike):
+ * 0 when they are already those, 1 when they were changed (the Maglev
+ * tables must then be rebuilt), or -errno.
+ */
+#define CB_SEED_LEN 16
+int cb_meta_set_seed(const struct cb_maps *m, const uint8_t seed[CB_SEED_LEN]);
 
 void cb_svc_key_make(struct cb_svc_key *k, const struct cb_endpoint *vip, uint8_t proto);
 
@@ -57,6 +68,8 @@ int cb_override_del(const struct cb_maps *m, const struct cb_svc_key *k,
 int cb_stats_read(const struct cb_maps *m, uint32_t svc_id, unsigned int track,
 		  struct cb_track_stats *out);
 int cb_global_read(const struct cb_maps *m, uint64_t out[CB_G_MAX]);
+/* The metric label of a global counter ("ct_miss", ...); every one has a name. */
+const char *cb_global_name(unsigned int i);
 /* Sum of the per-CPU latency histogram of one track (enum cb_hist_kind). */
 int cb_hist_read(const struct cb_maps *m, uint32_t svc_id, unsigned int track, unsigned int kind,
 		 struct cb_hist *out);

@@ -8,6 +8,9 @@
 /* Members of a track; an absent entry reads as an empty set. */
 int cb_members_get(const struct cb_maps *m, uint32_t svc_id, unsigned int track,
 		   struct cb_members *out);
+/* A backend record in, or out, with its address counted in cb_baddr. */
+int cb_backend_put(const struct cb_maps *m, uint32_t id, const struct cb_backend *b);
+void cb_backend_drop(const struct cb_maps *m, uint32_t id);
 /* Delete every override of a service (it is being deleted). */
 void cb_overrides_purge(const struct cb_maps *m, uint32_t svc_id);
 

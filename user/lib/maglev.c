@@ -37,7 +37,10 @@ struct perm {
 	uint32_t *offset, *skip, *next;
 };
 
-static int perm_init(struct perm *p, const struct cb_maglev_item *items, size_t n, uint32_t m)
+static const uint64_t default_seeds[2] = { 0x6d61676c, 0x65763173 };
+
+static int perm_init(struct perm *p, const struct cb_maglev_item *items, size_t n, uint32_t m,
+		     const uint64_t seeds[2])
 {
 	p->offset = calloc(n, sizeof(*p->offset));
 	p->skip = calloc(n, sizeof(*p->skip));
@@ -45,8 +48,8 @@ static int perm_init(struct perm *p, const struct cb_maglev_item *items, size_t 
 	if (!p->offset || !p->skip || !p->next)
 		return -ENOMEM;
 	for (size_t i = 0; i < n; i++) {
-		p->offset[i] = hash64(items[i].key, items[i].key_len, 0x6d61676c) % m;
-		p->skip[i] = hash64(items[i].key, items[i].key_len, 0x65763173) % (m - 1) + 1;
+		p->offset[i] = hash64(items[i].key, items[i].key_len, seeds[0]) % m;
+		p->skip[i] = hash64(items[i].key, items[i].key_len, seeds[1]) % (m - 1) + 1;
 	}
 	return 0;
 }
@@ -75,14 +78,15 @@ static int args_ok(size_t n, uint32_t m)
 	return n > 0 && n <= m && cb_maglev_size_ok(m);
 }
 
-int cb_maglev_build(const struct cb_maglev_item *items, size_t n, uint32_t m, uint32_t *table)
+int cb_maglev_build_seeded(const struct cb_maglev_item *items, size_t n, uint32_t m,
+			   const uint64_t seeds[2], uint32_t *table)
 {
 	struct perm p = { 0 };
 	size_t filled = 0;
 
 	if (!args_ok(n, m))
 		return -EINVAL;
-	if (perm_init(&p, items, n, m)) {
+	if (perm_init(&p, items, n, m, seeds)) {
 		perm_free(&p);
 		return -ENOMEM;
 	}
@@ -106,8 +110,8 @@ static int by_count_desc(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-int cb_maglev_rebuild(const struct cb_maglev_item *items, size_t n, uint32_t m,
-		      const uint32_t *prev, uint32_t *table)
+int cb_maglev_rebuild_seeded(const struct cb_maglev_item *items, size_t n, uint32_t m,
+			     const uint32_t *prev, const uint64_t seeds[2], uint32_t *table)
 {
 	uint32_t *count, *target, *order;
 	struct perm p = { 0 };
@@ -115,13 +119,13 @@ int cb_maglev_rebuild(const struct cb_maglev_item *items, size_t n, uint32_t m,
 	int err = -ENOMEM;
 
 	if (!prev)
-		return cb_maglev_build(items, n, m, table);
+		return cb_maglev_build_seeded(items, n, m, seeds, table);
 	if (!args_ok(n, m))
 		return -EINVAL;
 	count = calloc(n, sizeof(*count));
 	target = calloc(n, sizeof(*target));
 	order = calloc(n, sizeof(*order));
-	if (!count || !target || !order || perm_init(&p, items, n, m))
+	if (!count || !target || !order || perm_init(&p, items, n, m, seeds))
 		goto out;
 
 	for (uint32_t s = 0; s < m; s++)
@@ -161,4 +165,15 @@ out:
 	free(target);
 	free(order);
 	return err;
+}
+
+int cb_maglev_build(const struct cb_maglev_item *items, size_t n, uint32_t m, uint32_t *table)
+{
+	return cb_maglev_build_seeded(items, n, m, default_seeds, table);
+}
+
+int cb_maglev_rebuild(const struct cb_maglev_item *items, size_t n, uint32_t m,
+		      const uint32_t *prev, uint32_t *table)
+{
+	return cb_maglev_rebuild_seeded(items, n, m, prev, default_seeds, table);
 }

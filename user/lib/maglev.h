@@ -36,4 +36,14 @@ int cb_maglev_build(const struct cb_maglev_item *items, size_t n, uint32_t m, ui
 int cb_maglev_rebuild(const struct cb_maglev_item *items, size_t n, uint32_t m,
 		      const uint32_t *prev, uint32_t *table);
 
+/*
+ * The same with the permutation's two hash seeds (offset, skip) given: the
+ * pinned state's, random per installation or from the agent's seed file.
+ * The functions above use fixed reference seeds.
+ */
+int cb_maglev_build_seeded(const struct cb_maglev_item *items, size_t n, uint32_t m,
+			   const uint64_t seeds[2], uint32_t *table);
+int cb_maglev_rebuild_seeded(const struct cb_maglev_item *items, size_t n, uint32_t m,
+			     const uint32_t *prev, const uint64_t seeds[2], uint32_t *table);
+
 #endif

@@ -13,11 +13,11 @@
 
 #define CB_MAPS(X)                                                            \
 	X(meta) X(names) X(services) X(members) X(backends) X(maglev) X(ct)   \
-	X(rev) X(ovr4) X(ovr6) X(stats) X(hist) X(global) X(tx_ports)         \
-	X(rollouts) X(ctl)
+	X(rev) X(pend) X(pend_rev) X(frag) X(baddr) X(ovr4) X(ovr6) X(stats) X(hist)   \
+	X(global) X(tx_ports) X(rollouts) X(ctl)
 
 /* Maps of the object that are not shared state: never pinned, never opened. */
-#define CB_PRIVATE_MAPS(X) X(scratch)
+#define CB_PRIVATE_MAPS(X) X(scratch) X(pctx)
 
 struct cb_maps {
 #define CB_MAP_FIELD(n) int n;

@@ -12,6 +12,7 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/sysinfo.h>
 #include <unistd.h>
 
 #include "skel.h"
@@ -82,7 +83,38 @@ static int lock_dir(struct cb_state *st, struct cb_err *err)
  * its pin is what says the state is complete. Pins left by an earlier
  * attempt that died half-way are replaced.
  */
-static int create(struct cb_state *st, struct cb_err *err)
+uint32_t cb_ct_entries_default(void)
+{
+	struct sysinfo si;
+	uint64_t n;
+
+	if (sysinfo(&si))
+		return CB_CT_ENTRIES;
+	/* About 600 bytes of kernel memory per entry of cb_ct with its share of the others. */
+	n = (uint64_t)si.totalram * si.mem_unit / 400 / 600;
+	if (n < CB_CT_ENTRIES)
+		return CB_CT_ENTRIES;
+	return n > CB_CT_ENTRIES_MAX ? CB_CT_ENTRIES_MAX : (uint32_t)(n & ~1023ULL);
+}
+
+/* The conntrack maps sized before the object is loaded. */
+static int size_maps(struct bpf_object *obj, uint32_t n, struct cb_err *err)
+{
+	static const struct { const char *name; int half; } sized[] = {
+		{ "cb_ct", 0 }, { "cb_rev", 0 }, { "cb_pend", 1 }, { "cb_pend_rev", 1 },
+	};
+
+	for (size_t i = 0; i < sizeof(sized) / sizeof(sized[0]); i++) {
+		struct bpf_map *m = bpf_object__find_map_by_name(obj, sized[i].name);
+		int e = m ? bpf_map__set_max_entries(m, sized[i].half ? n / 2 : n) : -ENOENT;
+
+		if (e)
+			return cb_err_set(err, e, "size %s: %s", sized[i].name, strerror(-e));
+	}
+	return 0;
+}
+
+static int create(struct cb_state *st, const struct cb_state_opts *opts, struct cb_err *err)
 {
 	char rel[64], path[PATH_MAX];
 	struct bpf_object *obj;
@@ -90,6 +122,11 @@ static int create(struct cb_state *st, struct cb_err *err)
 
 	if (e)
 		return e;
+	e = size_maps(obj, opts && opts->ct_entries ? opts->ct_entries : cb_ct_entries_default(), err);
+	if (e) {
+		bpf_object__close(obj);
+		return e;
+	}
 	if (bpf_object__load(obj)) {
 		e = -errno;
 		bpf_object__close(obj);
@@ -151,6 +188,29 @@ static int open_maps(struct cb_state *st, struct cb_err *err)
 
 int cb_state_open(const char *pin, int flags, struct cb_state *st, struct cb_err *err)
 {
+	return cb_state_open_opts(pin, flags, NULL, st, err);
+}
+
+/* What the state was created with must be what opts ask for. */
+static int check_opts(struct cb_state *st, const struct cb_state_opts *opts, struct cb_err *err)
+{
+	struct cb_meta meta;
+	int e;
+
+	if (!opts || !opts->ct_entries)
+		return 0;
+	if ((e = cb_meta_get(&st->maps, &meta)))
+		return cb_err_set(err, e, "read the state's sizes: %s", strerror(-e));
+	if (meta.ct_entries != opts->ct_entries)
+		return cb_err_set(err, -EEXIST, "conntrack holds %u entries, set when the state under "
+				  "%s was created; to change it: detach every interface, remove %s, "
+				  "configure again", meta.ct_entries, st->pin, st->pin);
+	return 0;
+}
+
+int cb_state_open_opts(const char *pin, int flags, const struct cb_state_opts *opts,
+		       struct cb_state *st, struct cb_err *err)
+{
 	char path[PATH_MAX];
 	uint32_t found = 0;
 	struct stat sb;
@@ -187,7 +247,7 @@ int cb_state_open(const char *pin, int flags, struct cb_state *st, struct cb_err
 				if ((e = mkdir_private(path, err)))
 					return e;
 			}
-			if ((e = create(st, err)))
+			if ((e = create(st, opts, err)))
 				return e;
 		}
 	} else if ((flags & CB_STATE_LOCK) && (e = lock_dir(st, err))) {
@@ -208,7 +268,7 @@ int cb_state_open(const char *pin, int flags, struct cb_state *st, struct cb_err
 	/* Version 0: state just created, by us or by a process that raced us. */
 	if (found == 0 && (e = cb_meta_init(&st->maps)) && e != -EPROTO)
 		return cb_err_set(err, e, "write layout version: %s", strerror(-e));
-	return 0;
+	return check_opts(st, opts, err);
 }
 
 int cb_state_lock(struct cb_state *st, struct cb_err *err)

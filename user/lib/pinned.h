@@ -8,6 +8,7 @@
 #define CB_PINNED_H
 
 #include <limits.h>
+#include <stdint.h>
 #include "dpstate.h"
 #include "parse.h"
 
@@ -29,11 +30,21 @@ enum cb_prog {
 #define CB_STATE_CREATE 0x1   /* make the state when there is none (implies LOCK) */
 #define CB_STATE_LOCK   0x2   /* hold an exclusive lock until close: verbs that change it */
 
+/* Choices that are made once, when the state is created. */
+struct cb_state_opts {
+	uint32_t ct_entries;   /* verified flows (cb_ct, cb_rev); pending ones get half. 0: for the node */
+};
+
 /*
  * Open the state at pin. Returns 0, or -errno with err filled (-ENOENT: no
- * state and no CB_STATE_CREATE, -EPROTO: another layout version).
+ * state and no CB_STATE_CREATE, -EPROTO: another layout version, -EEXIST:
+ * opts ask for what the existing state was created without).
  */
 int cb_state_open(const char *pin, int flags, struct cb_state *st, struct cb_err *err);
+int cb_state_open_opts(const char *pin, int flags, const struct cb_state_opts *opts,
+		       struct cb_state *st, struct cb_err *err);
+/* The conntrack size for this node: 0.25 % of its memory, within CB_CT_ENTRIES..MAX. */
+uint32_t cb_ct_entries_default(void);
 void cb_state_close(struct cb_state *st);
 /* For a long-lived process (the agent): hold the lock only while changing state. */
 int cb_state_lock(struct cb_state *st, struct cb_err *err);

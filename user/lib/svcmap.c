@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <unistd.h>
 
 #define SVC_BATCH 256
@@ -27,15 +28,62 @@ int cb_meta_check(const struct cb_maps *m, uint32_t *found)
 	return meta.layout_version == CB_LAYOUT_VERSION ? 0 : -EPROTO;
 }
 
+int cb_meta_get(const struct cb_maps *m, struct cb_meta *out)
+{
+	uint32_t zero = 0;
+
+	return bpf_map_lookup_elem(m->meta, &zero, out) ? -errno : 0;
+}
+
+static uint32_t map_size(int fd)
+{
+	struct bpf_map_info info;
+	uint32_t len = sizeof(info);
+
+	memset(&info, 0, sizeof(info));
+	return bpf_obj_get_info_by_fd(fd, &info, &len) ? 0 : info.max_entries;
+}
+
+/* 16 bytes of seed as the four hash seeds: the track's, the slot's, Maglev's two. */
+static void seeds_from(struct cb_meta *meta, const uint8_t seed[CB_SEED_LEN])
+{
+	memcpy(&meta->seed_track, seed, 4);
+	memcpy(&meta->seed_backend, seed + 4, 4);
+	meta->maglev_seed[0] = cb_fnv1a(CB_FNV1A_INIT, seed, CB_SEED_LEN);
+	meta->maglev_seed[1] = cb_fnv1a(meta->maglev_seed[0], seed, CB_SEED_LEN);
+	meta->flags |= CB_META_F_SEEDED;
+}
+
 int cb_meta_init(const struct cb_maps *m)
 {
 	struct cb_meta meta = { .layout_version = CB_LAYOUT_VERSION };
+	uint8_t seed[CB_SEED_LEN];
 	uint32_t zero = 0, found = 0;
 	int err = cb_meta_check(m, &found);
 
 	if (err != -EPROTO || found != 0)
 		return err;
+	if (getrandom(seed, sizeof(seed), 0) != sizeof(seed))
+		return -errno;
+	seeds_from(&meta, seed);
+	meta.ct_entries = map_size(m->ct);
+	meta.pend_entries = map_size(m->pend);
 	return bpf_map_update_elem(m->meta, &zero, &meta, BPF_ANY) ? -errno : 0;
+}
+
+int cb_meta_set_seed(const struct cb_maps *m, const uint8_t seed[CB_SEED_LEN])
+{
+	struct cb_meta meta, want;
+	uint32_t zero = 0;
+	int err = cb_meta_get(m, &meta);
+
+	if (err)
+		return err;
+	want = meta;
+	seeds_from(&want, seed);
+	if (!memcmp(&want, &meta, sizeof(meta)))
+		return 0;
+	return bpf_map_update_elem(m->meta, &zero, &want, BPF_EXIST) ? -errno : 1;
 }
 
 void cb_svc_key_make(struct cb_svc_key *k, const struct cb_endpoint *vip, uint8_t proto)
@@ -292,7 +340,7 @@ int cb_svc_del(const struct cb_maps *m, const struct cb_svc_key *k)
 		}
 		if (cb_members_get(m, svc.id, t, mem) == 0)
 			for (uint32_t i = 0; i < mem->n; i++)
-				bpf_map_delete_elem(m->backends, &mem->ids[i]);
+				cb_backend_drop(m, mem->ids[i]);
 		bpf_map_delete_elem(m->members, &mk);
 	}
 	cb_overrides_purge(m, svc.id);
@@ -301,6 +349,12 @@ int cb_svc_del(const struct cb_maps *m, const struct cb_svc_key *k)
 		    offsetof(struct cb_ct_entry, svc_id), svc.id);
 	flows_purge(m->rev, sizeof(struct cb_ct_key), sizeof(struct cb_rev_entry),
 		    offsetof(struct cb_rev_entry, svc_id), svc.id);
+	flows_purge(m->pend, sizeof(struct cb_ct_key), sizeof(struct cb_ct_entry),
+		    offsetof(struct cb_ct_entry, svc_id), svc.id);
+	flows_purge(m->pend_rev, sizeof(struct cb_ct_key), sizeof(struct cb_rev_entry),
+		    offsetof(struct cb_rev_entry, svc_id), svc.id);
+	flows_purge(m->frag, sizeof(struct cb_frag_key), sizeof(struct cb_frag_val),
+		    offsetof(struct cb_frag_val, svc_id), svc.id);
 	free(mem);
 	return 0;
 }

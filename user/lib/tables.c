@@ -62,6 +62,7 @@ int cb_table_publish(const struct cb_maps *m, const struct cb_tbl_key *tk, uint3
 	LIBBPF_OPTS(bpf_map_batch_opts, bopts);
 	int err = -ENOMEM, fd = -1;
 	uint32_t count = msize;
+	struct cb_meta meta;
 
 	keys = keys_b;
 	if (!keys || !items || !slots || !slot_keys || (prev_ids && !prev))
@@ -83,7 +84,10 @@ int cb_table_publish(const struct cb_maps *m, const struct cb_tbl_key *tk, uint3
 				break;
 			}
 	}
-	err = cb_maglev_rebuild(items, n, msize, prev, slots);
+	err = cb_meta_get(m, &meta);
+	if (!err)
+		err = cb_maglev_rebuild_seeded(items, n, msize, prev,
+					       (const uint64_t *)meta.maglev_seed, slots);
 	if (err)
 		goto out;
 	for (uint32_t s = 0; s < msize; s++) {

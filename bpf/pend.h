@@ -1,0 +1,337 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * Flows that have not proved their source: TCP from its SYN until the
+ * client acknowledges the backend's SYN-ACK (whose sequence number a spoofer
+ * never saw), and UDP. They live in cb_pend/cb_pend_rev, apart from the
+ * verified flows of cb_ct/cb_rev, and they feed no evidence until their
+ * outcome is known: established, refused (the backend answered the SYN with
+ * RST) or failed (the same SYN again after CB_SYN_TIMEOUT_NS, unanswered).
+ */
+#ifndef CB_BPF_PEND_H
+#define CB_BPF_PEND_H
+
+#include "flow.h"
+#include "nat.h"
+#include "select.h"
+#include "signals.h"
+#include "verify.h"
+
+/*
+ * A flow with no usable entry: track and backend by weight and Maglev, a
+ * fresh entry (verified: a flow of cb_ct that lost its backend), DNAT.
+ * new_flow: counted now as a connection (UDP: it has no handshake).
+ */
+static __always_inline int cb_flow_new(const struct cb_ctx *c, struct cb_pctx *x)
+{
+	int verified = x->verified, new_flow = x->new_flow;
+	struct cb_pkt *p = &x->p;
+	const struct cb_ct_key *key = &x->key;
+	struct cb_service *svc = &x->svc;
+	__u64 now = x->now;
+	struct cb_backend *be = NULL;
+	struct cb_ct_key rk = {};
+	struct cb_track_stats *st;
+	struct cb_rev_entry *old;
+	struct cb_scratch *sc;
+	__u32 track, bid = 0;
+	int r;
+
+	r = cb_pick(p, svc, &track, &bid, &be);
+	if (r == CB_PICK_STALE) {
+		/*
+		 * This packet read the record just before an update switched it and
+		 * retired what it points to: read the new one rather than act on
+		 * half of an update.
+		 */
+		struct cb_svc_key sk = {
+			.vip = p->daddr, .port = p->dport, .proto = p->proto, .family = p->family,
+		};
+		struct cb_service *fresh = bpf_map_lookup_elem(&cb_services, &sk);
+
+		if (!fresh)
+			return CB_ACT_PASS;   /* the service was deleted meanwhile */
+		*svc = *fresh;
+		r = cb_pick(p, svc, &track, &bid, &be);
+	}
+	st = cb_track_stats(svc->id, track);
+	if (r != CB_PICK_OK || be->family != p->family) {
+		if (st)
+			st->drops++;
+		cb_count(CB_G_DROP_NO_BACKEND);
+		return CB_ACT_DROP;
+	}
+	sc = cb_scratch_get();
+	if (!sc)
+		return CB_ACT_DROP;
+	/*
+	 * The backend sees client:port -> backend:port: a flow of another
+	 * service (a shared backend) may hold that reply tuple already. Its
+	 * replies must stay its own; this flow cannot be told apart.
+	 */
+	cb_rev_key(&rk, p, &be->addr, be->port);
+	old = bpf_map_lookup_elem(&cb_rev, &rk);
+	if (!old)
+		old = bpf_map_lookup_elem(&cb_pend_rev, &rk);
+	if (old && (old->svc_id != svc->id || old->vport != p->dport ||
+		    !cb_addr_eq(&old->vip, &p->daddr))) {
+		if (st)
+			st->drops++;
+		cb_count(CB_G_DROP_REV_COLLISION);
+		return CB_ACT_DROP;
+	}
+	__builtin_memset(&sc->ct, 0, sizeof(sc->ct));
+	sc->ct.last_seen = now;
+	sc->ct.baddr = be->addr;
+	sc->ct.bport = be->port;
+	sc->ct.track = track;
+	sc->ct.backend_id = bid;
+	sc->ct.svc_id = svc->id;
+	cb_ct_flags_from_client(&sc->ct, p->tcp_flags);
+	cb_rev_fill(&sc->rev, p, &sc->ct);
+	if (verified) {
+		sc->ct.flags |= CB_CT_F_ACKED;
+		sc->rev.flags = CB_REV_F_COUNTED;
+		sc->rev.syn_ts = 0;
+		if (bpf_map_update_elem(&cb_ct, key, &sc->ct, BPF_ANY) ||
+		    bpf_map_update_elem(&cb_rev, &rk, &sc->rev, BPF_ANY))
+			return CB_ACT_DROP;
+	} else {
+		if (new_flow)
+			sc->rev.flags = CB_REV_F_COUNTED;
+		if (bpf_map_update_elem(&cb_pend, key, &sc->ct, BPF_ANY) ||
+		    bpf_map_update_elem(&cb_pend_rev, &rk, &sc->rev, BPF_ANY))
+			return CB_ACT_DROP;
+		cb_count(CB_G_PEND_NEW);
+	}
+	if (st && new_flow)
+		st->connections++;
+	if (cb_rewrite(c, p, 1, &sc->ct.baddr, sc->ct.bport))
+		return CB_ACT_DROP;
+	return cb_deliver(c, p, st, NULL, now);
+}
+
+CB_SUBPROG(cb_flow_new)
+
+/*
+ * The flow is to be placed afresh, in cb_ct (verified) or cb_pend, counted
+ * now (new_flow) or not: cb_process calls cb_flow_new next, beside this
+ * call rather than under it, so that their stack frames do not add up.
+ */
+static __always_inline int cb_flow_place(struct cb_pctx *x, int verified, int new_flow)
+{
+	x->verified = verified;
+	x->new_flow = new_flow;
+	return CB_ACT_PLACE;
+}
+
+/* A client packet of a pending flow (or its SYN again) to the backend it was given. */
+static __always_inline int cb_pend_forward(const struct cb_ctx *c, struct cb_pkt *p,
+					   struct cb_ct_entry *pe, __u64 now)
+{
+	struct cb_track_stats *st = cb_track_stats(pe->svc_id, pe->track);
+
+	cb_ct_flags_from_client(pe, p->tcp_flags & (CB_TCP_RST | CB_TCP_FIN));
+	if (now - pe->last_seen > CB_CT_REFRESH_NS)
+		pe->last_seen = now;
+	if (cb_rewrite(c, p, 1, &pe->baddr, pe->bport))
+		return CB_ACT_DROP;
+	return cb_deliver(c, p, st, &pe->nh, now);
+}
+
+/*
+ * The same SYN (same initial sequence number) on a pending flow. Still
+ * unanswered after CB_SYN_TIMEOUT_NS: the connect failed, counted once.
+ * Answered before (by a RST, or a SYN-ACK that got lost on the way): the
+ * connect starts over and is judged afresh.
+ */
+static __always_inline void cb_syn_again(struct cb_rev_entry *rv, struct cb_track_stats *st)
+{
+	__u64 now = bpf_ktime_get_ns();
+
+	if (!rv->syn_ts) {
+		rv->syn_ts = now;
+		__sync_fetch_and_and(&rv->flags, ~(CB_REV_F_SYN_FAILED | CB_REV_F_SYNACK));
+		return;
+	}
+	if (now - rv->syn_ts < CB_SYN_TIMEOUT_NS ||
+	    (__sync_fetch_and_or(&rv->flags, CB_REV_F_SYN_FAILED) & CB_REV_F_SYN_FAILED))
+		return;
+	if (!(__sync_fetch_and_or(&rv->flags, CB_REV_F_COUNTED) & CB_REV_F_COUNTED) && st)
+		st->connections++;
+	if (st)
+		st->connect_failures++;
+}
+
+/*
+ * The client acknowledged the backend's SYN-ACK: the flow moves to cb_ct
+ * and cb_rev, is counted once, and its connect latency is recorded.
+ */
+static __always_inline int cb_verify(const struct cb_ctx *c, struct cb_pctx *x,
+				     const struct cb_ct_entry *pe, const struct cb_rev_entry *prv,
+				     const struct cb_ct_key *rk)
+{
+	struct cb_pkt *p = &x->p;
+	const struct cb_ct_key *key = &x->key;
+	__u64 now = x->now;
+	struct cb_scratch *sc = cb_scratch_get();
+	struct cb_track_stats *st;
+	int first;
+
+	if (!sc)
+		return CB_ACT_DROP;
+	sc->ct = *pe;
+	sc->ct.last_seen = now;
+	cb_ct_flags_from_client(&sc->ct, p->tcp_flags);
+	sc->rev = *prv;
+	first = !(sc->rev.flags & CB_REV_F_COUNTED);
+	sc->rev.flags = (sc->rev.flags & ~CB_REV_F_SYNACK) | CB_REV_F_COUNTED;
+	sc->rev.syn_ts = 0;
+	st = cb_track_stats(pe->svc_id, pe->track);
+	if (p->payload_len)
+		cb_signal_request(p, &sc->rev, st, 0, bpf_ktime_get_ns());
+	if (bpf_map_update_elem(&cb_rev, rk, &sc->rev, BPF_ANY) ||
+	    bpf_map_update_elem(&cb_ct, key, &sc->ct, BPF_ANY))
+		return CB_ACT_DROP;
+	bpf_map_delete_elem(&cb_pend, key);
+	bpf_map_delete_elem(&cb_pend_rev, rk);
+	cb_count(CB_G_CT_VERIFIED);
+	if (first && st)
+		st->connections++;
+	/* The connect that succeeded, also after a refusal of the same one was counted. */
+	if (sc->rev.connect_ns)
+		cb_hist_add(sc->rev.svc_id, sc->rev.track, CB_HIST_CONNECT, sc->rev.connect_ns);
+	if (cb_rewrite(c, p, 1, &sc->ct.baddr, sc->ct.bport))
+		return CB_ACT_DROP;
+	return cb_deliver(c, p, st, NULL, now);
+}
+
+/* The pending flow of key, if it may carry this packet to its backend. */
+static __always_inline struct cb_ct_entry *cb_pend_get(const struct cb_ct_key *key,
+						       const struct cb_service *svc, __u8 proto,
+						       __u64 now)
+{
+	struct cb_ct_entry *pe = bpf_map_lookup_elem(&cb_pend, key);
+
+	if (!pe || pe->svc_id != svc->id || cb_ct_expired(pe, proto, 1, now) ||
+	    !cb_flow_backend_ok(pe, svc))
+		return NULL;
+	return pe;
+}
+
+/* A TCP SYN without a verified flow: its pending flow again, or a new one. */
+static __always_inline int cb_pend_syn(const struct cb_ctx *c, struct cb_pctx *x)
+{
+	struct cb_pkt *p = &x->p;
+	const struct cb_service *svc = &x->svc;
+	__u64 now = x->now;
+	struct cb_ct_entry *pe;
+	struct cb_rev_entry *rv;
+	struct cb_ct_key rk = {};
+
+	if (!cb_syn_ok(c, p)) {
+		cb_count(CB_G_PASS_BAD_CSUM);
+		return CB_ACT_PASS;
+	}
+	pe = cb_pend_get(&x->key, svc, p->proto, now);
+	/* A rolled-back canary takes no connect attempt, retried or not. */
+	if (pe && !(pe->track == CB_TRACK_CANARY && (svc->flags & CB_SVC_F_NO_CANARY))) {
+		cb_rev_key(&rk, p, &pe->baddr, pe->bport);
+		rv = bpf_map_lookup_elem(&cb_pend_rev, &rk);
+		if (rv && rv->client_isn == p->tcp_seq) {
+			cb_syn_again(rv, cb_track_stats(pe->svc_id, pe->track));
+			return cb_pend_forward(c, p, pe, now);
+		}
+	}
+	return cb_flow_place(x, 0, 0);
+}
+
+/*
+ * A client packet without a verified flow. TCP: a SYN starts or repeats a
+ * pending flow; the ACK of the handshake verifies it; anything else of a
+ * pending flow goes to its backend; a segment of no known flow is passed
+ * and counted as a miss, never made into a flow. UDP lives here all along.
+ */
+static __always_inline int cb_pending(const struct cb_ctx *c, struct cb_pctx *x)
+{
+	struct cb_pkt *p = &x->p;
+	const struct cb_service *svc = &x->svc;
+	const struct cb_ct_key *key = &x->key;
+	__u64 now = x->now;
+	struct cb_ct_key rk = {};
+	struct cb_ct_entry *pe;
+	struct cb_rev_entry *rv;
+
+	if (p->proto == IPPROTO_UDP) {
+		pe = bpf_map_lookup_elem(&cb_pend, key);
+		if (pe && pe->svc_id == svc->id && !cb_ct_expired(pe, p->proto, 1, now)) {
+			if (cb_flow_backend_ok(pe, svc))
+				return cb_pend_forward(c, p, pe, now);
+			/* Its backend is gone: choose again, but it is not a new connection. */
+			cb_count(CB_G_CT_RESELECT);
+			return cb_flow_place(x, 0, 0);
+		}
+		return cb_flow_place(x, 0, 1);
+	}
+	if (x->is_syn)
+		return cb_pend_syn(c, x);
+	pe = cb_pend_get(key, svc, p->proto, now);
+	if (!pe) {
+		cb_count(CB_G_CT_MISS);
+		return CB_ACT_PASS;
+	}
+	if ((p->tcp_flags & (CB_TCP_ACK | CB_TCP_SYN | CB_TCP_RST)) == CB_TCP_ACK) {
+		cb_rev_key(&rk, p, &pe->baddr, pe->bport);
+		rv = bpf_map_lookup_elem(&cb_pend_rev, &rk);
+		if (rv && (rv->flags & CB_REV_F_SYNACK) && p->tcp_ack == rv->server_isn + 1)
+			return cb_verify(c, x, pe, rv, &rk);
+	}
+	return cb_pend_forward(c, p, pe, now);
+}
+
+/*
+ * A reply of a pending flow: the SYN-ACK (its sequence number is what the
+ * client must acknowledge), a RST refusing the SYN (a refused connect:
+ * counted now), a UDP reply (it keeps the flow alive).
+ */
+static __always_inline void cb_pend_reply(const struct cb_pkt *p, struct cb_rev_entry *rv,
+					  struct cb_track_stats *st, __u64 now)
+{
+	__u64 syn_ts;
+
+	if (p->proto == IPPROTO_UDP) {
+		struct cb_ct_key fk = {
+			.saddr = p->daddr, .daddr = rv->vip, .sport = p->dport, .dport = rv->vport,
+			.proto = p->proto, .family = p->family,
+		};
+		struct cb_ct_entry *pe;
+
+		if (now - rv->refreshed <= CB_CT_REFRESH_NS)
+			return;
+		rv->refreshed = now;
+		pe = bpf_map_lookup_elem(&cb_pend, &fk);
+		if (pe)
+			pe->last_seen = now;
+		return;
+	}
+	if (!rv->syn_ts || !(p->tcp_flags & (CB_TCP_SYN | CB_TCP_RST)))
+		return;
+	/* Whoever takes the timestamp records the answer: once, on any CPU. */
+	syn_ts = __sync_lock_test_and_set(&rv->syn_ts, 0);
+	if (!syn_ts)
+		return;
+	if ((p->tcp_flags & (CB_TCP_SYN | CB_TCP_ACK)) == (CB_TCP_SYN | CB_TCP_ACK)) {
+		rv->server_isn = p->tcp_seq;
+		rv->connect_ns = bpf_ktime_get_ns() - syn_ts;
+		__sync_fetch_and_or(&rv->flags, CB_REV_F_SYNACK);
+		return;
+	}
+	if (!(p->tcp_flags & CB_TCP_RST) ||
+	    (__sync_fetch_and_or(&rv->flags, CB_REV_F_SYN_FAILED) & CB_REV_F_SYN_FAILED) || !st)
+		return;
+	if (!(__sync_fetch_and_or(&rv->flags, CB_REV_F_COUNTED) & CB_REV_F_COUNTED))
+		st->connections++;
+	st->connect_failures++;
+	st->resets_from_backend++;
+}
+
+#endif
