@@ -33,8 +33,8 @@ __noinline __u32 cb_sum_xdp(struct xdp_md *ctx, __u32 off, __u32 len)
 			break;
 		if (n > sizeof(buf))
 			n = sizeof(buf);
-		if (n < 1)
-			break;
+		/* 1..32 by arithmetic: older verifiers do not narrow a bound from a branch. */
+		n = ((n - 1) & (sizeof(buf) - 1)) + 1;
 		__builtin_memset(buf, 0, sizeof(buf));
 		if (bpf_xdp_load_bytes(ctx, off + i, buf, n))
 			return 0;
@@ -58,8 +58,8 @@ __noinline __u32 cb_sum_tc(struct __sk_buff *skb, __u32 off, __u32 len)
 			break;
 		if (n > sizeof(buf))
 			n = sizeof(buf);
-		if (n < 1)
-			break;
+		/* 1..32 by arithmetic: older verifiers do not narrow a bound from a branch. */
+		n = ((n - 1) & (sizeof(buf) - 1)) + 1;
 		__builtin_memset(buf, 0, sizeof(buf));
 		if (bpf_skb_load_bytes(skb, off + i, buf, n))
 			return 0;

@@ -153,7 +153,7 @@ test_fault_backend_namespace_deleted() {
 # path, pinned state of another layout; and a config file turned to garbage
 # while it runs leaves it on the old one.
 test_fault_agent_refuses_bad_state() {
-	local cfg=$WORK/ag.yaml out rc layout before
+	local cfg=$WORK/ag.yaml out rc meta before
 	agent_yaml "$cfg" "$(svc_yaml ag 80 "$STABLE_NGINX" "")"
 	mkdir -p "/tmp/cbt$$-not-bpffs"
 	on_exit "rm -rf /tmp/cbt$$-not-bpffs"
@@ -162,14 +162,16 @@ test_fault_agent_refuses_bad_state() {
 		fail "no bpffs: exit $rc: $out"
 	[ -z "$(ls -A "/tmp/cbt$$-not-bpffs")" ] || fail "agent wrote into a plain directory"
 	must service add web --vip "$LAB_VIP4" --port 80
-	layout=$(sed -n 's/^#define CB_LAYOUT_VERSION //p' include/canary_bpf.h)
-	on_exit "bpftool map update pinned $PIN/maps/cb_meta key 0 0 0 0 value $layout 0 0 0 0 0 0 0"
-	bpftool map update pinned "$PIN/maps/cb_meta" key 0 0 0 0 value 99 0 0 0 0 0 0 0 ||
+	meta=$(meta_value "$PIN") || fail "cannot read cb_meta"
+	on_exit "bpftool map update pinned $PIN/maps/cb_meta key 0 0 0 0 value $meta"
+	# shellcheck disable=SC2046 # the bytes, one word each
+	bpftool map update pinned "$PIN/maps/cb_meta" key 0 0 0 0 value $(meta_with_layout "$PIN" 99) ||
 		fail "bpftool cannot set the layout"
 	out=$(node "$CB" -p "$PIN" agent --config "$cfg" --metrics-addr off 2>&1); rc=$?
 	[ "$rc" -eq 1 ] && [ "$(echo "$out" | wc -l)" -eq 1 ] && [[ $out == *"layout version 99"* ]] ||
 		fail "other layout: exit $rc: $out"
-	bpftool map update pinned "$PIN/maps/cb_meta" key 0 0 0 0 value "$layout" 0 0 0 0 0 0 0
+	# shellcheck disable=SC2086 # the bytes, one word each
+	bpftool map update pinned "$PIN/maps/cb_meta" key 0 0 0 0 value $meta
 	cb service list
 	[[ $CB_OUT == *web* ]] && [[ $CB_OUT != *" ag "* ]] || fail "state changed: $CB_OUT"
 	must service del web

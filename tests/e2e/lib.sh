@@ -183,3 +183,23 @@ sender_csum() {
 		ip netns exec "$ns" ethtool -K eth0 tx "$1" >/dev/null || return 1
 	done
 }
+
+# The pinned cb_meta value as bpftool takes it back ("0x07 0x00 ..."), and the
+# same with its layout version (the first 32 bits) replaced: the rest (seeds,
+# sizes) stays as the state has it.
+meta_value() {
+	bpftool -j map lookup pinned "$1/maps/cb_meta" key 0 0 0 0 |
+		python3 -c 'import json,sys; print(" ".join(json.load(sys.stdin)["value"]))'
+}
+
+meta_with_layout() {
+	local cur
+	cur=$(meta_value "$1") || return 1
+	python3 - "$2" "$cur" <<'PY'
+import sys
+v = int(sys.argv[1]).to_bytes(4, "little")
+rest = sys.argv[2].split()[4:]
+print(" ".join(["0x%02x" % b for b in v] + rest))
+PY
+}
+

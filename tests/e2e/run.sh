@@ -315,7 +315,7 @@ one_line_error() {
 
 # The environment going wrong: no bpffs, no privileges, state of another layout.
 test_environment_errors() {
-	local out rc layout
+	local out rc meta
 	svc_web
 	out=$(node "$CB" -p /tmp/cbt$$-not-bpffs stats 2>&1 >/dev/null); rc=$?
 	CB_RC=$rc CB_ERR=$out one_line_error 1 -p /tmp/... stats
@@ -325,14 +325,16 @@ test_environment_errors() {
 	CB_RC=$rc CB_ERR=$out one_line_error 1 stats as nobody
 	[[ $out == *"permission denied"* ]] || fail "no privileges: $out"
 	# Another layout version in the pinned state is refused, and nothing changes.
-	layout=$(sed -n 's/^#define CB_LAYOUT_VERSION //p' include/canary_bpf.h)
-	on_exit "bpftool map update pinned $PIN/maps/cb_meta key 0 0 0 0 value $layout 0 0 0 0 0 0 0"
-	bpftool map update pinned "$PIN/maps/cb_meta" key 0 0 0 0 value 99 0 0 0 0 0 0 0 ||
+	meta=$(meta_value "$PIN") || fail "cannot read cb_meta"
+	on_exit "bpftool map update pinned $PIN/maps/cb_meta key 0 0 0 0 value $meta"
+	# shellcheck disable=SC2046 # the bytes, one word each
+	bpftool map update pinned "$PIN/maps/cb_meta" key 0 0 0 0 value $(meta_with_layout "$PIN" 99) ||
 		fail "cannot write cb_meta"
 	cb weight set web 50
 	one_line_error 1 weight set web 50
 	[[ $CB_ERR == *"layout version 99"* ]] || fail "layout: $CB_ERR"
-	bpftool map update pinned "$PIN/maps/cb_meta" key 0 0 0 0 value "$layout" 0 0 0 0 0 0 0
+	# shellcheck disable=SC2086 # the bytes, one word each
+	bpftool map update pinned "$PIN/maps/cb_meta" key 0 0 0 0 value $meta
 	must -j weight get web
 	[ "$(jget "$CB_OUT" 'd["weight_percent"]')" = 0 ] || fail "weight changed: $CB_OUT"
 	must service del web

@@ -250,6 +250,11 @@ static int fuzz(struct fuzz *z)
 		fz_gen(&rg, &z->lab, z->model, &p);
 		fz_stats.kind[p.kind]++;
 		z->mutated += strchr(p.desc, '|') != NULL;
+		/* DPFUZZ_SHOW=I prints iteration I's packet: for a counter mismatch of one batch. */
+		if (getenv("DPFUZZ_SHOW") && strtoull(getenv("DPFUZZ_SHOW"), NULL, 0) == i) {
+			printf("dpfuzz: iteration %llu: %s\n", (unsigned long long)i, p.desc);
+			hex_dump("input", p.data, p.len);
+		}
 		for (int h = 0; h < FZ_HOOKS; h++) {
 			fz_run(&z->lab, (enum fz_hook)h, p.side[h], p.data, p.len, &r);
 			if (fz_check(&z->lab, z->model, (enum fz_hook)h, p.data, p.len, &r,

@@ -176,6 +176,18 @@ struct fz_flow {
 	int svc, be;
 	int closing;             /* a FIN or RST went through, either way */
 	double last;             /* when a packet of it was last NATed (s) */
+	/*
+	 * TCP, as SPEC tells it: a connect (its SYN's sequence number) is
+	 * pending until the client acknowledges the backend's SYN-ACK; its
+	 * outcome (verified, refused, timed out) is counted once.
+	 */
+	uint32_t isn, server_isn;
+	int isn_known;
+	double syn_t;            /* when the pending SYN was sent */
+	int syn_open;            /* a SYN not answered yet */
+	int synack;              /* the backend's SYN-ACK passed (server_isn known) */
+	int verified, counted, failed;
+	int fuzzy;               /* its counters may be off by one (a timeout at the edge) */
 };
 
 struct fz_model;
@@ -235,6 +247,10 @@ struct fz_view {
 	uint16_t sport, dport;   /* host order */
 	uint8_t ttl, tcp_flags;
 	int udp_zero;            /* UDP sent without checksum */
+	uint32_t seq, ack;       /* TCP */
+	int frag;                /* 1: a first fragment (ports there), 2: a later one */
+	uint32_t frag_id;
+	int icmp;                /* an ICMP error (l4: its header) */
 };
 
 void fz_parse(const uint8_t *p, size_t len, struct fz_view *v);
@@ -252,6 +268,8 @@ struct fz_tally {
 	uint64_t runs, untouched, untouched_ns, untouched_parse, redirect, nat_stack, rev_nat,
 		drop, refused;
 	uint64_t *packets, *bytes, *rst_client, *rst_backend, *conn_lo, *conn_hi, *drops;
+	uint64_t *rst_backend_hi;
+	uint64_t miss, bad_syn, ttl, frag_nat, icmp_nat, drop_frag;
 	int n;                   /* nsvc * CB_TRACKS */
 };
 
@@ -274,6 +292,7 @@ int fz_check_counters(const struct fz_lab *lab, const struct fz_counters *a,
 struct fz_stats {
 	uint64_t verdict[FZ_HOOKS][FZ_VERDICTS];
 	uint64_t fwd_nat, rev_nat, drop, untouched_ns, untouched_parse, untouched_gray;
+	uint64_t untouched_svc, icmp_nat;
 	uint64_t kind[FZ_KINDS];
 	/* rewritten packets that had: tags, IPv4 options, IPv6 extension headers, UDP
 	 * without checksum, a broken checksum (kept broken), TTL <= 1 */

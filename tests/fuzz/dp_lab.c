@@ -491,5 +491,11 @@ int fz_lab_flush_flows(struct fz_lab *lab)
 {
 	int err = map_clear(lab->maps.ct, sizeof(struct cb_ct_key));
 
-	return err ? err : map_clear(lab->maps.rev, sizeof(struct cb_ct_key));
+	if (!err)
+		err = map_clear(lab->maps.rev, sizeof(struct cb_ct_key));
+	if (!err)
+		err = map_clear(lab->maps.pend, sizeof(struct cb_ct_key));
+	if (!err)
+		err = map_clear(lab->maps.pend_rev, sizeof(struct cb_ct_key));
+	return err ? err : map_clear(lab->maps.frag, sizeof(struct cb_frag_key));
 }

@@ -99,10 +99,12 @@ static int parse_v4(const uint8_t *p, size_t len, struct fz_view *v)
 		return pass_why(v, "total length below header length");
 	if (v->l3 + tot > len)
 		return pass_why(v, "total length beyond the frame");
-	if (get16(ip + 6) & 0x3fff)
-		return pass_why(v, "IPv4 fragment");
-	if (ip[9] != IPPROTO_TCP && ip[9] != IPPROTO_UDP)
+	if (ip[9] != IPPROTO_TCP && ip[9] != IPPROTO_UDP && ip[9] != IPPROTO_ICMP)
 		return pass_why(v, "IPv4, not TCP/UDP");
+	v->frag = (get16(ip + 6) & 0x1fff) ? 2 : (get16(ip + 6) & 0x2000) ? 1 : 0;
+	v->frag_id = get16(ip + 4);
+	if (ip[9] == IPPROTO_ICMP && v->frag)
+		return pass_why(v, "IPv4 ICMP fragment");
 	opt = v4_options(ip + 20, hl - 20);
 	if (opt > 0 && !fz_waive_srr)
 		return pass_why(v, "IPv4 source route with hops left");
@@ -141,6 +143,8 @@ static int parse_v6(const uint8_t *p, size_t len, struct fz_view *v)
 	while (nh != IPPROTO_TCP && nh != IPPROTO_UDP) {
 		size_t hlen;
 
+		if (nh == 58 && !v->frag)
+			break;
 		if (nh != 0 && nh != 43 && nh != 60 && nh != 44)
 			return pass_why(v, "IPv6, not TCP/UDP");
 		if (off + 8 > v->ip_end)
@@ -150,16 +154,30 @@ static int parse_v6(const uint8_t *p, size_t len, struct fz_view *v)
 			return pass_why(v, "extension header beyond the payload");
 		if (nh == 43 && p[off + 3] != 0)
 			return pass_why(v, "routing header with segments left");
-		if (nh == 44 && (get16(p + off + 2) & 0xfff9))
-			return pass_why(v, "IPv6 fragment");
-		if (nh == 44)
+		if (nh == 44 && v->frag)
+			return pass_why(v, "two fragment headers");
+		if (nh == 44 && (get16(p + off + 2) & 0xfff8))
+			v->frag = 2;
+		else if (nh == 44 && (get16(p + off + 2) & 1))
+			v->frag = 1;
+		else if (nh == 44)
 			gray_why(v, "IPv6 atomic fragment");
+		if (nh == 44)
+			v->frag_id = (uint32_t)get16(p + off + 4) << 16 | get16(p + off + 6);
+		if (v->frag == 2) {
+			nh = p[off];
+			off += hlen;
+			n++;
+			break;
+		}
 		if (nh == 0 && n > 0)
 			gray_why(v, "hop-by-hop header not first");
 		n++;
 		nh = p[off];
 		off += hlen;
 	}
+	if (v->frag == 2 && nh != IPPROTO_TCP && nh != IPPROTO_UDP)
+		return pass_why(v, "IPv6 fragment, not TCP/UDP");
 	if (n > 4)
 		gray_why(v, "more than four extension headers");
 	v->family = 6;
@@ -206,6 +224,20 @@ void fz_parse(const uint8_t *p, size_t len, struct fz_view *v)
 		return;
 	}
 	l4n = v->ip_end - v->l4;
+	if (v->frag == 2)
+		return;   /* no L4 header: judged by its addresses (fz_judge) */
+	if (v->proto == IPPROTO_ICMP || v->proto == 58) {
+		uint8_t type = l4n >= 8 ? p[v->l4] : 0xff;
+
+		if (l4n < 8)
+			return (void)pass_why(v, "ICMP header cut");
+		if (v->proto == IPPROTO_ICMP ? type != 3 && type != 11 : type < 1 || type > 3)
+			return (void)pass_why(v, "ICMP, not an error about a flow");
+		v->icmp = 1;
+		v->l4_len = l4n;
+		v->csum_off = v->l4 + 2;
+		return;
+	}
 	if (v->proto == IPPROTO_TCP) {
 		size_t doff;
 
@@ -217,16 +249,19 @@ void fz_parse(const uint8_t *p, size_t len, struct fz_view *v)
 		v->tcp_flags = p[v->l4 + 13];
 		v->csum_off = v->l4 + 16;
 		v->l4_len = l4n;
+		v->seq = (uint32_t)get16(p + v->l4 + 4) << 16 | get16(p + v->l4 + 6);
+		v->ack = (uint32_t)get16(p + v->l4 + 8) << 16 | get16(p + v->l4 + 10);
 	} else {
 		size_t ulen;
 
 		if (l4n < 8)
 			return (void)pass_why(v, "UDP header cut");
 		ulen = get16(p + v->l4 + 4);
-		if (ulen < 8 || ulen > l4n)
+		/* A first fragment holds only the start of the datagram its length is of. */
+		if (ulen < 8 || (ulen > l4n && v->frag != 1))
 			return (void)pass_why(v, "UDP length lies");
 		v->csum_off = v->l4 + 6;
-		v->l4_len = ulen;
+		v->l4_len = ulen > l4n ? l4n : ulen;
 		v->udp_zero = get16(p + v->csum_off) == 0;
 	}
 	v->sport = get16(p + v->l4);
@@ -266,6 +301,34 @@ uint16_t fz_sum_l4(const uint8_t *p, const struct fz_view *v)
 
 	s += (uint64_t)v->proto + v->l4_len;
 	return fold(s + sum(p + v->l4, v->l4_len));
+}
+
+/* ICMPv4 sums its message only; ICMPv6 its pseudo-header too. */
+static uint16_t sum_icmp(const uint8_t *p, const struct fz_view *v)
+{
+	uint64_t s = sum(p + v->l4, v->l4_len);
+
+	if (v->family == 6)
+		s += sum(p + v->l3 + 8, 32) + 58 + v->l4_len;
+	return fold(s);
+}
+
+/* SYN checksums as a sender must have made them; tc also takes the offload (partial) form. */
+static int syn_sums_ok(const uint8_t *p, const struct fz_view *v, enum fz_hook h)
+{
+	const uint8_t *ip = p + v->l3;
+	uint64_t ps;
+
+	if (v->l4_len > 1536)
+		return 0;
+	if (v->family == 4 && fz_sum_ip4(p, v) != 0xffff)
+		return 0;
+	if (fz_sum_l4(p, v) == 0xffff)
+		return 1;
+	ps = (v->family == 4 ? sum(ip + 12, 8) : sum(ip + 8, 32)) + v->proto + v->l4_len;
+	while (ps >> 16)
+		ps = (ps & 0xffff) + (ps >> 16);
+	return h != FZ_XDP && get16(p + v->csum_off) == (uint16_t)ps;
 }
 
 static void addr_str(int family, const union cb_addr *a, uint16_t port, char *buf, size_t n)
@@ -382,6 +445,87 @@ static int check_rewrite(const struct fz_lab *lab, enum fz_hook h, const uint8_t
 	return 0;
 }
 
+/* A count the model is sure of goes to both bounds; one at a timeout's edge to the upper only. */
+static void count(const struct fz_flow *f, uint64_t *lo, uint64_t *hi, int k)
+{
+	if (!f->fuzzy)
+		lo[k]++;
+	hi[k]++;
+}
+
+/*
+ * A client's TCP segment of flow f, NATed: SPEC's evidence rules. A SYN
+ * with a new sequence number is a new connect; the same one again while
+ * unanswered for CB_SYN_TIMEOUT_NS is a failed connect (counted once); the
+ * ACK of the backend's SYN-ACK verifies the flow (counted once). RSTs of a
+ * client count only on a verified flow.
+ */
+static void tcp_client(struct fz_flow *f, const struct fz_view *v, struct fz_tally *t, int k,
+		       double now)
+{
+	int syn = (v->tcp_flags & 0x12) == 0x02;
+	double dt = now - f->syn_t;
+
+	if (syn && (f->closing || !f->verified)) {
+		if (!f->isn_known || f->isn != v->seq || (f->verified && f->closing)) {
+			f->isn = v->seq;
+			f->isn_known = 1;
+			f->syn_open = 1;
+			f->syn_t = now;
+			f->synack = f->verified = f->counted = f->failed = f->fuzzy = 0;
+		} else if (!f->syn_open) {
+			f->syn_open = 1;
+			f->syn_t = now;
+			f->failed = f->synack = 0;
+		} else if (dt >= 0.85 && !f->failed) {
+			f->fuzzy |= dt < 0.95;
+			f->failed = 1;
+			if (!f->counted) {
+				f->counted = 1;
+				count(f, t->conn_lo, t->conn_hi, k);
+			}
+		}
+		f->closing = 0;
+	} else if (!f->verified && (v->tcp_flags & 0x16) == 0x10 && f->synack &&
+		   v->ack == f->server_isn + 1) {
+		f->verified = 1;
+		if (!f->counted) {
+			f->counted = 1;
+			count(f, t->conn_lo, t->conn_hi, k);
+		}
+	}
+	if (v->tcp_flags & 0x05)
+		f->closing = 1;
+	if ((v->tcp_flags & 0x04) && f->verified)
+		t->rst_client[k]++;
+}
+
+/* A backend's TCP segment of flow f, reverse-NATed: a SYN-ACK or RST answers a pending SYN. */
+static void tcp_backend(struct fz_flow *f, const struct fz_view *v, struct fz_tally *t, int k)
+{
+	if (f->verified) {
+		if (v->tcp_flags & 0x04) {
+			t->rst_backend[k]++;
+			t->rst_backend_hi[k]++;
+		}
+	} else if (f->syn_open && (v->tcp_flags & 0x06)) {
+		f->syn_open = 0;
+		if ((v->tcp_flags & 0x12) == 0x12) {
+			f->synack = 1;
+			f->server_isn = v->seq;
+		} else if ((v->tcp_flags & 0x04) && !f->failed) {
+			f->failed = 1;
+			count(f, t->rst_backend, t->rst_backend_hi, k);
+			if (!f->counted) {
+				f->counted = 1;
+				count(f, t->conn_lo, t->conn_hi, k);
+			}
+		}
+	}
+	if (v->tcp_flags & 0x05)
+		f->closing = 1;
+}
+
 static int check_forward(const struct fz_lab *lab, struct fz_model *m, enum fz_hook h,
 			 const uint8_t *in, const struct fz_view *v, int s, const struct fz_run *r,
 			 struct fz_tally *t, char *why, size_t wlen)
@@ -390,7 +534,7 @@ static int check_forward(const struct fz_lab *lab, struct fz_model *m, enum fz_h
 	struct fz_view o = *v;
 	struct fz_tuple tp = tuple_of(v);
 	struct fz_flow *f;
-	int be, track, ot, prev, k, syn = (v->tcp_flags & 0x12) == 0x02;
+	int be, track, ot, prev, k;
 	double now = mono_s();
 	char a[64];
 
@@ -421,27 +565,26 @@ static int check_forward(const struct fz_lab *lab, struct fz_model *m, enum fz_h
 	if (ot < 0 && sv->weight == CB_WEIGHT_MAX && sv->ntrack[1] && track != 1)
 		return fz_failf(why, wlen, "weight 100 %% but sent to stable");
 	/*
-	 * Connections: every flow the model had not seen is one; a flow it knows
-	 * may start another only with a SYN after a FIN or RST (port reuse), or
-	 * after idling long enough to expire (10 s once closing, 60 s for UDP).
+	 * Connections. UDP: every flow the model had not seen is one, and one
+	 * that idled long enough to expire (60 s) may be another. TCP: a
+	 * connect counts once, when its outcome is known (tcp_client).
 	 */
 	k = s * CB_TRACKS + track;
 	if (!f) {
 		f = fz_model_add(m, lab, &tp, s, be);
 		if (!f)
 			return fz_failf(why, wlen, "the model is full");
-		t->conn_lo[k]++;
-		t->conn_hi[k]++;
-	} else if ((v->proto == IPPROTO_TCP && syn && f->closing) || now - f->last > 8.0) {
+		if (v->proto == IPPROTO_UDP) {
+			t->conn_lo[k]++;
+			t->conn_hi[k]++;
+		}
+		f->last = now;
+	} else if (v->proto == IPPROTO_UDP && now - f->last > 8.0) {
 		t->conn_hi[k]++;
 	}
-	if (v->proto == IPPROTO_TCP && syn)
-		f->closing = 0;
-	if (v->proto == IPPROTO_TCP && (v->tcp_flags & 0x05))
-		f->closing = 1;
+	if (v->proto == IPPROTO_TCP)
+		tcp_client(f, v, t, k, now);
 	f->last = now;
-	if (v->proto == IPPROTO_TCP && (v->tcp_flags & 0x04))
-		t->rst_client[k]++;
 	t->packets[k]++;
 	fz_stats.fwd_nat++;
 	return track;
@@ -467,10 +610,8 @@ static int check_reply(const struct fz_lab *lab, enum fz_hook h, const uint8_t *
 	}
 	if (check_rewrite(lab, h, in, v, r, 0, &v->daddr, why, wlen))
 		return -1;
-	if (v->proto == IPPROTO_TCP && (v->tcp_flags & 0x05))
-		f->closing = 1;
-	if (v->proto == IPPROTO_TCP && (v->tcp_flags & 0x04))
-		t->rst_backend[i]++;
+	if (v->proto == IPPROTO_TCP)
+		tcp_backend(f, v, t, i);
 	t->packets[i]++;
 	t->rev_nat++;
 	fz_stats.rev_nat++;
@@ -480,6 +621,166 @@ static int check_reply(const struct fz_lab *lab, enum fz_hook h, const uint8_t *
 static int fz_judge(const struct fz_lab *lab, struct fz_model *m, enum fz_hook h,
 		    const uint8_t *in, size_t in_len, const struct fz_run *r, struct fz_tally *t,
 		    char *why, size_t wlen);
+
+enum svc_pass { SP_NAT, SP_PASS_TTL, SP_PASS_CSUM, SP_PASS_MISS, SP_EITHER };
+
+/*
+ * What SPEC says of a well-formed packet to a service with backends: it
+ * passes as it came when its TTL would expire here, when it is a SYN whose
+ * checksums are wrong, when it is TCP without SYN of no flow (a conntrack
+ * miss); a flow idle long enough to have expired may be either.
+ */
+static enum svc_pass service_pass(struct fz_model *m, enum fz_hook h, const uint8_t *in,
+				  const struct fz_view *v)
+{
+	struct fz_tuple tp = tuple_of(v);
+	struct fz_flow *f;
+	double idle;
+
+	if (v->ttl <= 1)
+		return SP_PASS_TTL;
+	if (v->proto != IPPROTO_TCP)
+		return SP_NAT;
+	if ((v->tcp_flags & 0x12) == 0x02)
+		return syn_sums_ok(in, v, h) ? SP_NAT : SP_PASS_CSUM;
+	f = fz_model_find(m, &tp);
+	if (!f)
+		return SP_PASS_MISS;
+	idle = mono_s() - f->last;
+	if ((f->closing && idle > 8.0) || idle > 50.0)
+		return SP_EITHER;
+	return SP_NAT;
+}
+
+/* An ICMP error: the flow it quotes, as the model knows it (fwd: quoting a reply to a client). */
+static struct fz_flow *icmp_flow(const struct fz_lab *lab, struct fz_model *m, enum fz_hook h,
+				 const uint8_t *in, const struct fz_view *v)
+{
+	size_t q = v->l4 + 8, ql4;
+	struct fz_tuple tp;
+	struct fz_flow *f;
+
+	memset(&tp, 0, sizeof(tp));
+	tp.family = (uint8_t)v->family;
+	if (v->family == 4) {
+		if (q + 20 > v->ip_end || in[q] >> 4 != 4 || (in[q] & 0xf) < 5 ||
+		    (get16(in + q + 6) & 0x1fff))
+			return NULL;
+		tp.proto = in[q + 9];
+		memcpy(tp.saddr.b, in + q + 16, 4);   /* the quoted destination */
+		memcpy(tp.daddr.b, in + q + 12, 4);
+		ql4 = q + (size_t)(in[q] & 0xf) * 4;
+	} else {
+		if (q + 40 > v->ip_end || in[q] >> 4 != 6)
+			return NULL;
+		tp.proto = in[q + 6];
+		memcpy(tp.saddr.b, in + q + 24, 16);
+		memcpy(tp.daddr.b, in + q + 8, 16);
+		ql4 = q + 40;
+	}
+	if ((tp.proto != IPPROTO_TCP && tp.proto != IPPROTO_UDP) || ql4 + 4 > v->ip_end ||
+	    ql4 + 4 > FZ_PKT_MAX)
+		return NULL;
+	tp.sport = get16(in + ql4 + 2);
+	tp.dport = get16(in + ql4);
+	/* Quoting our reply (VIP -> client), on an ingress hook: the client -> VIP flow. */
+	if (h != FZ_TC_OUT && (f = fz_model_find(m, &tp)))
+		return f;
+	/* Quoting a request as the backend got it (client -> backend): its reply tuple. */
+	return fz_model_find_reply(m, lab, &tp);
+}
+
+/* A translated ICMP error: same length, every checksum residual kept. */
+static int check_icmp(const uint8_t *in, const struct fz_view *v, const struct fz_run *r, char *why,
+		      size_t wlen)
+{
+	uint16_t a, b;
+
+	if (r->out_len != v->ip_end && r->out_len < v->ip_end)
+		return fz_failf(why, wlen, "translated ICMP error cut to %zu bytes", r->out_len);
+	if (v->family == 4 && (a = fz_sum_ip4(in, v)) != (b = fz_sum_ip4(r->out, v)))
+		return fz_failf(why, wlen, "ICMP error: IPv4 header residual %04x became %04x", a, b);
+	if ((a = sum_icmp(in, v)) != (b = sum_icmp(r->out, v)))
+		return fz_failf(why, wlen, "ICMP error: its checksum residual %04x became %04x", a, b);
+	return 0;
+}
+
+/* The lab backend (service and track) at an address, whatever its port. */
+static int backend_at(const struct fz_lab *lab, int family, const union cb_addr *a, int *track)
+{
+	size_t n = family == 4 ? 4 : 16;
+
+	for (int s = 0; s < lab->nsvc; s++)
+		for (int b = 0; b < lab->svc[s].nbe; b++)
+			if (lab->svc[s].family == family && !memcmp(lab->svc[s].be[b].addr.b, a->b, n)) {
+				*track = lab->svc[s].be[b].track;
+				return s;
+			}
+	return -1;
+}
+
+/*
+ * A fragment after the first: as it came; or one address rewritten (the
+ * destination to a backend, or a backend's source to a VIP) and the IPv4
+ * header checksum with it; or dropped when a backend sent it.
+ */
+static int judge_frag(const struct fz_lab *lab, enum fz_hook h, const uint8_t *in, size_t in_len,
+		      const struct fz_view *v, const struct fz_run *r, struct fz_tally *t, char *why,
+		      size_t wlen)
+{
+	size_t n = v->family == 4 ? 4 : 16, so = v->l3 + (v->family == 4 ? 12 : 8);
+	size_t doff = v->l3 + (v->family == 4 ? 16 : 24);
+	int src_track, src_be = backend_at(lab, v->family, &v->saddr, &src_track), s = -1, track = 0;
+	int redirect = r->verdict == FZ_V_REDIRECT;
+	union cb_addr na;
+
+	if (r->verdict == FZ_V_DROP) {
+		if (src_be < 0)
+			return fz_failf(why, wlen, "fragment dropped, but not from a backend");
+		t->drop++;
+		t->drop_frag++;
+		return 0;
+	}
+	if (r->out_len != in_len || r->verdict == FZ_V_OTHER)
+		return fz_failf(why, wlen, "fragment changed length or verdict");
+	for (size_t i = 0; i < r->out_len; i++) {
+		int ok = (i >= so && i < so + n) || (i >= doff && i < doff + n) ||
+			 (v->family == 4 && (i == v->l3 + 10 || i == v->l3 + 11)) ||
+			 (redirect && (i < 12 || i == v->l3 + (v->family == 4 ? 8 : 7)));
+
+		if (in[i] != r->out[i] && !ok)
+			return fz_failf(why, wlen, "fragment: byte %zu changed outside the addresses", i);
+	}
+	if (v->family == 4 && fz_sum_ip4(in, v) != fz_sum_ip4(r->out, v))
+		return fz_failf(why, wlen, "fragment: IPv4 header checksum residual changed");
+	memset(&na, 0, sizeof(na));
+	if (memcmp(in + doff, r->out + doff, n)) {
+		memcpy(na.b, r->out + doff, n);
+		s = backend_at(lab, v->family, &na, &track);
+		if (s < 0)
+			return fz_failf(why, wlen, "fragment sent to a destination that is no backend");
+	} else if (memcmp(in + so, r->out + so, n)) {
+		if (src_be < 0)
+			return fz_failf(why, wlen, "fragment's source rewritten, but not a backend's");
+		memcpy(na.b, r->out + so, n);
+		if (memcmp(na.b, lab->svc[src_be].vip.b, n))
+			return fz_failf(why, wlen, "backend fragment's source is not its VIP");
+		s = src_be;
+		track = src_track;
+	} else {
+		t->untouched++;
+		t->untouched_parse++;
+		return 0;
+	}
+	t->frag_nat++;
+	t->packets[s * CB_TRACKS + track]++;
+	t->bytes[s * CB_TRACKS + track] += r->out_len;
+	if (redirect)
+		t->redirect++;
+	else if (h != FZ_TC_OUT)
+		t->nat_stack++;
+	return 0;
+}
 
 /* A refusal of the kernel's test runner that says nothing about the datapath. */
 static int refusal_ok(enum fz_hook h, const uint8_t *in, size_t len, int err)
@@ -509,6 +810,46 @@ static void note_reason(const struct fz_view *v, int untouched)
 	}
 }
 
+/* An ICMP error: translated exactly when it quotes a flow the model knows. */
+static int judge_icmp(const struct fz_lab *lab, struct fz_model *m, enum fz_hook h,
+		      const uint8_t *in, size_t in_len, const struct fz_view *v,
+		      const struct fz_run *r, struct fz_tally *t, char *why, size_t wlen)
+{
+	struct fz_flow *f = icmp_flow(lab, m, h, in, v);
+	int untouched = r->verdict == FZ_V_PASS && r->out_len == in_len &&
+			!memcmp(r->out, in, in_len);
+	int k;
+
+	if (!f) {
+		if (!untouched)
+			return fz_failf(why, wlen, "ICMP error about no known flow changed");
+		t->untouched++;
+		t->untouched_parse++;
+		return 0;
+	}
+	if (untouched && v->cls == FZ_C_OK)
+		return fz_failf(why, wlen, "ICMP error about a known flow passed untranslated");
+	if (untouched) {
+		t->untouched++;
+		return 0;
+	}
+	if (r->verdict == FZ_V_DROP || r->out_len != in_len)
+		return fz_failf(why, wlen, "ICMP error %s", r->verdict == FZ_V_DROP ? "dropped" :
+			     "changed length");
+	if (check_icmp(in, v, r, why, wlen))
+		return -1;
+	k = f->svc * CB_TRACKS + lab->svc[f->svc].be[f->be].track;
+	t->icmp_nat++;
+	t->packets[k]++;
+	t->bytes[k] += in_len;
+	if (r->verdict == FZ_V_REDIRECT)
+		t->redirect++;
+	else if (h != FZ_TC_OUT)
+		t->nat_stack++;
+	fz_stats.icmp_nat++;
+	return 0;
+}
+
 int fz_check(const struct fz_lab *lab, struct fz_model *m, enum fz_hook h, const uint8_t *in,
 	     size_t in_len, const struct fz_run *r, struct fz_tally *t, char *why, size_t wlen)
 {
@@ -532,6 +873,7 @@ static int fz_judge(const struct fz_lab *lab, struct fz_model *m, enum fz_hook h
 	struct fz_view v;
 	struct fz_tuple tp;
 	struct fz_flow *rf = NULL;
+	enum svc_pass sp = SP_NAT;
 	int s = -1, track;
 
 	fz_parse(in, in_len, &v);
@@ -549,6 +891,10 @@ static int fz_judge(const struct fz_lab *lab, struct fz_model *m, enum fz_hook h
 		return fz_failf(why, wlen, "unexpected program return code");
 	if (r->verdict == FZ_V_REDIRECT && h == FZ_TC_OUT)
 		return fz_failf(why, wlen, "tc egress redirected");
+	if (v.cls != FZ_C_PASS && v.frag == 2)
+		return judge_frag(lab, h, in, in_len, &v, r, t, why, wlen);
+	if (v.cls != FZ_C_PASS && v.icmp)
+		return judge_icmp(lab, m, h, in, in_len, &v, r, t, why, wlen);
 	if (v.cls != FZ_C_PASS) {
 		tp = tuple_of(&v);
 		if (h != FZ_TC_OUT)
@@ -556,15 +902,27 @@ static int fz_judge(const struct fz_lab *lab, struct fz_model *m, enum fz_hook h
 		if (s < 0)
 			rf = fz_model_find_reply(m, lab, &tp);
 	}
+	if (s >= 0 && v.cls != FZ_C_PASS)
+		sp = service_pass(m, h, in, &v);
 	if (r->verdict == FZ_V_PASS && r->out_len == in_len && !memcmp(r->out, in, in_len)) {
-		if (v.cls == FZ_C_OK && s >= 0)
+		if (v.cls == FZ_C_OK && s >= 0 && sp == SP_NAT)
 			return fz_failf(why, wlen, "packet for a service passed untouched");
+		if (s >= 0 && sp != SP_NAT) {
+			t->untouched++;
+			t->miss += v.cls == FZ_C_OK && sp == SP_PASS_MISS;
+			t->bad_syn += v.cls == FZ_C_OK && sp == SP_PASS_CSUM;
+			t->ttl += v.cls == FZ_C_OK && sp == SP_PASS_TTL;
+			fz_stats.untouched_svc++;
+			return 0;
+		}
 		if (v.cls == FZ_C_OK && rf)
 			return fz_failf(why, wlen, "reply of a known flow passed untouched");
 		t->untouched++;
 		if (v.cls == FZ_C_PASS) {
 			t->untouched_parse++;
 			fz_stats.untouched_parse++;
+		} else if (v.cls == FZ_C_OK && v.frag) {
+			fz_stats.untouched_ns++;   /* counted as a fragment of no service */
 		} else if (v.cls == FZ_C_OK) {
 			t->untouched_ns++;
 			fz_stats.untouched_ns++;
@@ -575,6 +933,11 @@ static int fz_judge(const struct fz_lab *lab, struct fz_model *m, enum fz_hook h
 	}
 	if (v.cls == FZ_C_PASS)
 		return fz_failf(why, wlen, "must pass untouched (%s), but %s", v.why,
+			     r->verdict == FZ_V_DROP ? "was dropped" : "was changed");
+	if (s >= 0 && sp != SP_NAT && sp != SP_EITHER)
+		return fz_failf(why, wlen, "must pass untouched (%s), but %s",
+			     sp == SP_PASS_TTL ? "TTL expiring here" : sp == SP_PASS_CSUM ?
+			     "a SYN with a wrong checksum" : "TCP without SYN of no flow",
 			     r->verdict == FZ_V_DROP ? "was dropped" : "was changed");
 	if (s >= 0 && !lab->svc[s].nbe) {
 		if (r->verdict != FZ_V_DROP)

@@ -428,14 +428,40 @@ static int services_of(struct ctx *c, yaml_node_t *v, struct cb_config *cfg)
 	return 0;
 }
 
-static const char *const top_keys[] = { "interfaces", "services", NULL };
+static const char *const top_keys[] = { "interfaces", "services", "conntrack", "seed_file", NULL };
+static const char *const conntrack_keys[] = { "entries", NULL };
+
+static int conntrack_field(struct ctx *c, const char *key, yaml_node_t *v, void *obj)
+{
+	struct cb_config *cfg = obj;
+	uint64_t n;
+
+	(void)key;
+	if (cfg_uint_of(c, v, "entries", CB_CT_ENTRIES_MAX, &n))
+		return -1;
+	if (n < CB_CT_ENTRIES_MIN)
+		return cfg_fail_at(c, v, "entries: at least %d", CB_CT_ENTRIES_MIN);
+	cfg->ct_entries = (uint32_t)n;
+	return 0;
+}
 
 static int top_field(struct ctx *c, const char *key, yaml_node_t *v, void *obj)
 {
 	struct cb_config *cfg = obj;
+	const char *s;
 
 	if (!strcmp(key, "services"))
 		return services_of(c, v, cfg);
+	if (!strcmp(key, "conntrack"))
+		return cfg_each_field(c, v, "conntrack", conntrack_keys, conntrack_field, cfg);
+	if (!strcmp(key, "seed_file")) {
+		if (cfg_scalar(c, v, key, &s))
+			return -1;
+		if (s[0] != '/' || strlen(s) >= sizeof(cfg->seed_file))
+			return cfg_fail_at(c, v, "seed_file: '%s' is not an absolute path", s);
+		snprintf(cfg->seed_file, sizeof(cfg->seed_file), "%s", s);
+		return 0;
+	}
 	if (cfg_list_of(c, v, "an interface", iface_keys, iface_field, sizeof(*cfg->ifaces), NULL,
 		    (void **)&cfg->ifaces, &cfg->nifaces))
 		return -1;

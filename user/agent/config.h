@@ -79,6 +79,8 @@ struct cb_config {
 	size_t nifaces;
 	struct cb_cfg_service *services;
 	size_t nservices;
+	uint32_t ct_entries;             /* conntrack: {entries: N}; 0: sized for the node */
+	char seed_file[PATH_MAX];        /* hash seeds every node shares; "": the state's own */
 };
 
 /* 0, or -1 with err "FILE:LINE:COL: what" (*out untouched). */
