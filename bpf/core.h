@@ -54,9 +54,7 @@ static __always_inline int cb_established(const struct cb_ctx *c, struct cb_pkt 
 	}
 	if (st && (p->tcp_flags & CB_TCP_RST))
 		st->resets_from_client++;
-	if (cb_rewrite(c, p, 1, &ct->baddr, ct->bport))
-		return CB_ACT_DROP;
-	return cb_deliver(c, p, st, &ct->nh, now);
+	return cb_dnat(c, p, ct, st, &ct->nh, now);
 }
 
 /* Client -> VIP: keep the verified flow's backend, or go on with an unverified one, then DNAT. */
@@ -88,12 +86,8 @@ static __always_inline int cb_service_in(const struct cb_ctx *c, struct cb_pctx 
 	use = cb_ct_classify(ct, &x->svc, x->is_syn, p->proto, x->now);
 	if (use != CB_CT_NEW && ct) {
 		r = cb_established(c, p, &x->svc, ct, x->is_syn, x->now);
-		if (r >= 0) {
-			if (p->frag == CB_FRAG_FIRST)
-				cb_frag_note(p, &x->key.saddr, &x->key.daddr, &ct->baddr, x->svc.id,
-					     ct->track, 1);
+		if (r >= 0)
 			return r;
-		}
 		/* Its backend is gone: choose again, but it is not a new connection. */
 		cb_rev_key(&rk, p, &ct->baddr, ct->bport);
 		bpf_map_delete_elem(&cb_rev, &rk);
@@ -198,10 +192,7 @@ static __always_inline int cb_process(const struct cb_ctx *c)
 				r = CB_CALL(cb_service_in, c, x);
 				if (r != CB_ACT_PLACE)
 					return r;
-				r = CB_CALL(cb_flow_new, c, x);
-				if (x->p.frag == CB_FRAG_FIRST && r != CB_ACT_PASS && r != CB_ACT_DROP)
-					cb_frag_note_pending(&x->p, &x->key);
-				return r;
+				return CB_CALL(cb_flow_new, c, x);
 			}
 		}
 	}

@@ -39,15 +39,21 @@ static __always_inline void cb_frag_note(const struct cb_pkt *p, const union cb_
 	bpf_map_update_elem(&cb_frag, &fk, &fv, BPF_ANY);
 }
 
-/* The first fragment of a request that went on as an unverified flow: its backend from cb_pend. */
-static __always_inline void cb_frag_note_pending(const struct cb_pkt *p, const struct cb_ct_key *key)
+/*
+ * A client packet of flow ct DNATed to its backend and delivered. A first
+ * fragment leaves a note first, under the addresses its followers come with.
+ */
+static __always_inline int cb_dnat(const struct cb_ctx *c, struct cb_pkt *p,
+				   const struct cb_ct_entry *ct, struct cb_track_stats *st,
+				   struct cb_nexthop *nh, __u64 now)
 {
-	struct cb_ct_entry *pe = bpf_map_lookup_elem(&cb_pend, key);
+	union cb_addr ba = ct->baddr;
 
-	if (!pe)
-		pe = bpf_map_lookup_elem(&cb_ct, key);
-	if (pe)
-		cb_frag_note(p, &key->saddr, &key->daddr, &pe->baddr, pe->svc_id, pe->track, 1);
+	if (p->frag == CB_FRAG_FIRST)
+		cb_frag_note(p, &p->saddr, &p->daddr, &ba, ct->svc_id, ct->track, 1);
+	if (cb_rewrite(c, p, 1, &ba, ct->bport))
+		return CB_ACT_DROP;
+	return cb_deliver(c, p, st, nh, now);
 }
 
 /* A fragment after the first. */

@@ -15,6 +15,7 @@
 #include "select.h"
 #include "signals.h"
 #include "verify.h"
+#include "frag.h"
 
 /*
  * A flow with no usable entry: track and backend by weight and Maglev, a
@@ -105,9 +106,7 @@ static __always_inline int cb_flow_new(const struct cb_ctx *c, struct cb_pctx *x
 	}
 	if (st && new_flow)
 		st->connections++;
-	if (cb_rewrite(c, p, 1, &sc->ct.baddr, sc->ct.bport))
-		return CB_ACT_DROP;
-	return cb_deliver(c, p, st, NULL, now);
+	return cb_dnat(c, p, &sc->ct, st, NULL, now);
 }
 
 CB_SUBPROG(cb_flow_new)
@@ -133,9 +132,7 @@ static __always_inline int cb_pend_forward(const struct cb_ctx *c, struct cb_pkt
 	cb_ct_flags_from_client(pe, p->tcp_flags & (CB_TCP_RST | CB_TCP_FIN));
 	if (now - pe->last_seen > CB_CT_REFRESH_NS)
 		pe->last_seen = now;
-	if (cb_rewrite(c, p, 1, &pe->baddr, pe->bport))
-		return CB_ACT_DROP;
-	return cb_deliver(c, p, st, &pe->nh, now);
+	return cb_dnat(c, p, pe, st, &pe->nh, now);
 }
 
 /*
@@ -200,9 +197,7 @@ static __always_inline int cb_verify(const struct cb_ctx *c, struct cb_pctx *x,
 	/* The connect that succeeded, also after a refusal of the same one was counted. */
 	if (sc->rev.connect_ns)
 		cb_hist_add(sc->rev.svc_id, sc->rev.track, CB_HIST_CONNECT, sc->rev.connect_ns);
-	if (cb_rewrite(c, p, 1, &sc->ct.baddr, sc->ct.bport))
-		return CB_ACT_DROP;
-	return cb_deliver(c, p, st, NULL, now);
+	return cb_dnat(c, p, &sc->ct, st, NULL, now);
 }
 
 /* The pending flow of key, if it may carry this packet to its backend. */

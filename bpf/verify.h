@@ -100,10 +100,13 @@ static __always_inline __u64 cb_pseudo_sum(const struct cb_pkt *p)
 }
 
 /*
- * 1 if the SYN's checksums hold. On tc a packet from a local socket may
- * carry CHECKSUM_PARTIAL: its TCP checksum field holds the pseudo-header sum
- * and the kernel completes it on the way out; tc cannot see that state, so
- * that form is taken too (XDP never gets such packets from the wire).
+ * 1 if the SYN's checksums hold. On tc a packet from a local socket (a pod
+ * behind a veth) may carry CHECKSUM_PARTIAL: its TCP checksum field holds
+ * the pseudo-header sum and the kernel completes it on the way out. tc
+ * cannot read ip_summed, but a local stack builds every segment with
+ * gso_segs >= 1 (tcp_init_nondata_skb), while a frame from a wire has 0
+ * (GRO never merges a SYN): only the former may use that form, so a forged
+ * SYN from outside cannot pass with it. XDP never sees that form.
  */
 static __always_inline int cb_syn_ok(const struct cb_ctx *c, const struct cb_pkt *p)
 {
@@ -118,7 +121,7 @@ static __always_inline int cb_syn_ok(const struct cb_ctx *c, const struct cb_pkt
 	s = cb_pseudo_sum(p);
 	if (cb_fold16(s + cb_sum(c, p->l4_off, p->l4_len)) == 0xffff)
 		return 1;
-	if (c->xdp || p->l4_off > CB_MAX_OFF)
+	if (c->xdp || p->l4_off > CB_MAX_OFF || !((struct __sk_buff *)c->ctx)->gso_segs)
 		return 0;
 	check = cb_data(c) + p->l4_off + offsetof(struct tcphdr, check);
 	if ((void *)(check + 1) > cb_data_end(c))

@@ -365,6 +365,7 @@ struct cb_meta {
 };
 
 #define CB_META_F_SEEDED 0x1        /* the seeds are set */
+#define CB_META_F_SHARED 0x2        /* from a seed file: tables are pure functions of the backend set */
 
 /*
  * cb_rollouts: service name -> the agent's rollout of it (user space only).

@@ -20,29 +20,42 @@ static int seed_from_env(struct lab *l)
 	unsigned long long n = strtoull(getenv("TEST_SEED"), NULL, 0);
 
 	memcpy(seed, &n, sizeof(n));
-	return cb_meta_set_seed(&l->maps, seed) < 0;
+	return cb_meta_set_seed(&l->maps, seed, sizeof(seed)) < 0;
 }
 
-int lab_setup(void **state)
+struct lab *lab_open_sized(uint32_t ct_entries)
 {
 	struct lab *l = calloc(1, sizeof(*l));
 
 	if (!l)
-		return -1;
-	l->skel = canary__open_and_load();
-	if (!l->skel) {
+		return NULL;
+	l->skel = canary__open();
+	if (l->skel && ct_entries) {
+		bpf_map__set_max_entries(l->skel->maps.cb_ct, ct_entries);
+		bpf_map__set_max_entries(l->skel->maps.cb_rev, ct_entries);
+		bpf_map__set_max_entries(l->skel->maps.cb_pend, ct_entries / 2);
+		bpf_map__set_max_entries(l->skel->maps.cb_pend_rev, ct_entries / 2);
+	}
+	if (!l->skel || canary__load(l->skel)) {
 		fprintf(stderr, "load datapath: %s\n", strerror(errno));
-		free(l);
-		return -1;
+		lab_free(l);
+		return NULL;
 	}
 	l->maps = cb_maps_of_skel(l->skel);
 	/* Random seeds, as an installation has them; TEST_SEED=N makes them N's. */
 	if (cb_meta_init(&l->maps) || (getenv("TEST_SEED") && seed_from_env(l))) {
 		lab_free(l);
-		return -1;
+		return NULL;
 	}
+	return l;
+}
+
+int lab_setup(void **state)
+{
+	struct lab *l = lab_open_sized(0);
+
 	*state = l;
-	return 0;
+	return l ? 0 : -1;
 }
 
 struct lab *lab_reopen(const struct lab *from)
@@ -100,7 +113,7 @@ int run_pkt_try(struct lab *l, enum hook h, const uint8_t *pkt, size_t len, uint
 		struct run_out *o)
 {
 	struct xdp_md xctx = { .data_end = (uint32_t)len, .ingress_ifindex = ifindex };
-	struct __sk_buff sctx = { .ifindex = ifindex };
+	struct __sk_buff sctx = { .ifindex = ifindex, .gso_segs = l->gso_segs };
 	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = pkt, .data_size_in = (uint32_t)len,
 		    .data_out = o->data, .data_size_out = sizeof(o->data), .repeat = 1);
 	int fd;
@@ -114,7 +127,7 @@ int run_pkt_try(struct lab *l, enum hook h, const uint8_t *pkt, size_t len, uint
 	} else {
 		fd = bpf_program__fd(h == HOOK_TC_IN ? l->skel->progs.cb_tc_ingress
 						     : l->skel->progs.cb_tc_egress);
-		if (ifindex) {
+		if (ifindex || l->gso_segs) {
 			opts.ctx_in = &sctx;
 			opts.ctx_size_in = sizeof(sctx);
 		}

@@ -21,6 +21,7 @@ enum { V_PASS, V_DROP, V_REDIRECT, V_OTHER };
 struct lab {
 	struct canary *skel;
 	struct cb_maps maps;
+	uint32_t gso_segs;   /* of the skb of tc runs (1: as a local stack builds a segment) */
 };
 
 struct svc {
@@ -40,6 +41,8 @@ struct run_out {
 /* cmocka setup/teardown: *state becomes a struct lab with fresh maps. */
 int lab_setup(void **state);
 int lab_teardown(void **state);
+/* A lab of its own with conntrack sized ct_entries (pending flows: half); 0: as compiled. */
+struct lab *lab_open_sized(uint32_t ct_entries);
 /* A second program instance over the same maps (agent restart, re-attach). */
 struct lab *lab_reopen(const struct lab *from);
 void lab_free(struct lab *l);

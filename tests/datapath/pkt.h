@@ -57,6 +57,43 @@ size_t pkt_build(uint8_t *buf, const struct pkt_spec *s);
  */
 int pkt_check(const uint8_t *buf, size_t len, struct pkt_view *v);
 
+/*
+ * An ICMP error (ICMPv6 for family 6) from src to dst, type/code with its
+ * 32-bit info field (next-hop MTU), quoting the IP packet of the frame
+ * quoted[] (as pkt_build makes it): keep bytes of it (0: all). Returns its length.
+ */
+size_t pkt_icmp_error(uint8_t *buf, int family, const char *src, const char *dst, uint8_t type,
+		      uint8_t code, uint32_t info, const uint8_t *quoted, size_t quoted_len,
+		      size_t keep);
+
+struct pkt_icmp_view {
+	int family, type;
+	union cb_addr saddr, daddr;          /* outer */
+	union cb_addr in_saddr, in_daddr;    /* quoted */
+	uint16_t in_sport, in_dport;
+	int whole;                           /* the quoted packet is complete (in: its view) */
+	struct pkt_view in;
+};
+
+/*
+ * Check an ICMP error from scratch: outer IPv4 header checksum, the ICMP
+ * checksum (ICMPv6: with its pseudo-header), the quoted IPv4 header's and,
+ * when quoted whole, the quoted TCP/UDP checksum. 0 valid, -1 a checksum
+ * is wrong, -2 not an ICMP error we can read.
+ */
+int pkt_icmp_check(const uint8_t *buf, size_t len, struct pkt_icmp_view *v);
+
+/*
+ * Fragment part 0 (offset 0, more to come) or 1 (the rest) of the datagram
+ * in whole[] (pkt_build's, without VLAN, options or extension headers),
+ * split after split bytes of its L4 part (a multiple of 8), IP id id.
+ */
+size_t pkt_fragment(uint8_t *out, const uint8_t *whole, size_t len, int family, uint16_t id,
+		    size_t split, int part);
+/* The datagram of two such fragments (as rewritten), headed by the first's header. */
+size_t pkt_reassemble(uint8_t *out, const uint8_t *first, size_t first_len, const uint8_t *rest,
+		      size_t rest_len, int family);
+
 /* Parse a textual address into the map layout. */
 union cb_addr pkt_addr(int family, const char *s);
 int pkt_addr_eq(const union cb_addr *a, const union cb_addr *b);

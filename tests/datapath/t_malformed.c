@@ -334,8 +334,9 @@ void test_spec7_fragments_pass_and_count(void **state)
 		p.v4_frag = 1;
 		p.payload = 64;
 		expect_natted(l, &p);
+		/* A later fragment of a datagram whose first never came (t_frag.c: of one that did) */
 		p.v4_frag = 2;
-		p.sport = 401;
+		p.src = "10.9.0.2";
 		len = pkt_build(pkt, &p);
 		expect_untouched(l, pkt, len, CB_G_PASS_FRAGMENT);
 	}

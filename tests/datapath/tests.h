@@ -95,12 +95,25 @@ const char *client_addr(int family, uint32_t i, char *buf);
 	X(test_forward_stack_fallback) \
 	X(test_forward_next_hop_cache)
 
+#define TESTS_HOSTILE(X) \
+	X(test_hostile_flood_cannot_move_established) \
+	X(test_hostile_forged_packets_feed_no_evidence) \
+	X(test_hostile_partial_checksum_only_from_local_stack) \
+	X(test_hostile_ack_must_match_synack) \
+	X(test_hostile_seeds_per_installation_shared_by_file) \
+	X(test_hostile_shared_backend_reverse_collision) \
+	X(test_hostile_udp_reply_refreshes_flow) \
+	X(test_icmp_errors_translated_both_ways) \
+	X(test_icmp_ttl1_never_reveals_backend) \
+	X(test_frag_follow_first_both_ways)
+
 #define DECLARE_TEST(name) void name(void **state);
 TESTS_BASIC(DECLARE_TEST)
 TESTS_SPLIT(DECLARE_TEST)
 TESTS_MALFORMED(DECLARE_TEST)
 TESTS_SIGNALS(DECLARE_TEST)
 TESTS_FORWARD(DECLARE_TEST)
+TESTS_HOSTILE(DECLARE_TEST)
 
 /* Namespace plumbing for the forwarding tests (the binary runs in its own netns). */
 int fwd_env_setup(void);

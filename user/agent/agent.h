@@ -175,6 +175,8 @@ int agent_setup(struct agent *a);
 void agent_teardown(struct agent *a);
 /* Services and interfaces of cfg become the agent's (cfg is emptied); the old ones are let go. */
 int agent_adopt(struct agent *a, struct cb_config *cfg);
+/* seeds.c: the seed file's seeds into the state (tables rebuilt when they change). */
+int agent_seed_apply(struct agent *a, const struct cb_config *cfg);
 uint64_t agent_file_digest(const char *path);
 int agent_loop(struct agent *a);
 

@@ -2,11 +2,14 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <yaml.h>
 
 #include "config_yaml.h"
@@ -460,6 +463,8 @@ static int top_field(struct ctx *c, const char *key, yaml_node_t *v, void *obj)
 		if (s[0] != '/' || strlen(s) >= sizeof(cfg->seed_file))
 			return cfg_fail_at(c, v, "seed_file: '%s' is not an absolute path", s);
 		snprintf(cfg->seed_file, sizeof(cfg->seed_file), "%s", s);
+		cfg->seed_line = (unsigned int)v->start_mark.line + 1;
+		cfg->seed_col = (unsigned int)v->start_mark.column + 1;
 		return 0;
 	}
 	if (cfg_list_of(c, v, "an interface", iface_keys, iface_field, sizeof(*cfg->ifaces), NULL,
@@ -531,6 +536,41 @@ int cb_config_parse(const char *buf, size_t len, const char *name, struct cb_con
 	return 0;
 }
 
+/*
+ * The seed file's bytes, trailing white space aside. Read with the file so
+ * that a missing or short seed is an error of the file: nothing changes.
+ */
+static int seed_read(const char *path, struct cb_config *cfg, struct cb_cfg_err *err)
+{
+	int fd = open(cfg->seed_file, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	const char *why = NULL;
+	struct stat sb;
+	ssize_t n = 0;
+
+	if (fd < 0 || fstat(fd, &sb))
+		why = strerror(errno);
+	else if (!S_ISREG(sb.st_mode))
+		why = "not a regular file";
+	else if ((n = read(fd, cfg->seed, sizeof(cfg->seed))) < 0)
+		why = strerror(errno);
+	else if (sb.st_size > (off_t)sizeof(cfg->seed))
+		why = "more than 256 bytes";
+	while (!why && n > 0 && strchr(" \t\r\n", cfg->seed[n - 1]))
+		n--;
+	if (!why && n < CB_CFG_SEED_MIN)
+		why = "fewer than 16 bytes (make one with: openssl rand -hex 32)";
+	if (fd >= 0)
+		close(fd);
+	if (why) {
+		snprintf(err->msg, sizeof(err->msg), "%.160s:%u:%u: seed_file: %.200s: %s", path,
+			 cfg->seed_line, cfg->seed_col, cfg->seed_file, why);
+		memset(cfg->seed, 0, sizeof(cfg->seed));
+		return -1;
+	}
+	cfg->seed_len = (size_t)n;
+	return 0;
+}
+
 int cb_config_load(const char *path, struct cb_config *out, struct cb_cfg_err *err)
 {
 	FILE *f = fopen(path, "rb");
@@ -569,5 +609,9 @@ int cb_config_load(const char *path, struct cb_config *out, struct cb_cfg_err *e
 	fclose(f);
 	r = cb_config_parse(buf, len, path, out, err);
 	free(buf);
+	if (!r && out->seed_file[0] && seed_read(path, out, err)) {
+		cb_config_free(out);
+		return -1;
+	}
 	return r;
 }

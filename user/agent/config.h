@@ -9,6 +9,7 @@
 
 #include <net/if.h>
 #include <stddef.h>
+#include <limits.h>
 #include <stdint.h>
 #include "attach.h"   /* enum cb_mode */
 #include "parse.h"
@@ -74,6 +75,10 @@ struct cb_cfg_service {
 	struct cb_cfg_rollout rollout;
 };
 
+/* A seed file holds 16..256 bytes: e.g. `openssl rand -hex 32` in a Secret. */
+#define CB_CFG_SEED_MIN 16
+#define CB_CFG_SEED_MAX 256
+
 struct cb_config {
 	struct cb_cfg_iface *ifaces;
 	size_t nifaces;
@@ -81,6 +86,9 @@ struct cb_config {
 	size_t nservices;
 	uint32_t ct_entries;             /* conntrack: {entries: N}; 0: sized for the node */
 	char seed_file[PATH_MAX];        /* hash seeds every node shares; "": the state's own */
+	unsigned int seed_line, seed_col;
+	unsigned char seed[CB_CFG_SEED_MAX]; /* its bytes, read by cb_config_load */
+	size_t seed_len;
 };
 
 /* 0, or -1 with err "FILE:LINE:COL: what" (*out untouched). */

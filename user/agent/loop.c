@@ -23,8 +23,11 @@ int agent_adopt(struct agent *a, struct cb_config *cfg)
 	struct cb_config old = a->cfg;
 	struct agent_svc *svcs = NULL, *old_svcs = a->svcs;
 	size_t n = 0, nold = a->nsvcs;
-	int e = agent_svcs_build(a, cfg, &svcs, &n, a->svcs, a->nsvcs);
+	int e = agent_seed_apply(a, cfg);
 
+	if (e)
+		return e;
+	e = agent_svcs_build(a, cfg, &svcs, &n, a->svcs, a->nsvcs);
 	if (e) {
 		agent_svcs_free(a, svcs, n);
 		return e;
@@ -62,6 +65,7 @@ static void reload(struct agent *a, const char *why)
 	struct cb_cfg_err err;
 	struct cb_err lerr;
 	uint64_t digest = agent_file_digest(a->config_path);
+	int e;
 
 	if (digest && digest == a->config_digest && strcmp(why, "SIGHUP"))
 		return;
@@ -77,8 +81,9 @@ static void reload(struct agent *a, const char *why)
 		cb_config_free(&cfg);
 		return;
 	}
-	if (agent_adopt(a, &cfg)) {
-		cb_log(CB_LOG_ERROR, NULL, "config", "out of memory: keeping the running configuration");
+	if ((e = agent_adopt(a, &cfg))) {
+		cb_log(CB_LOG_ERROR, NULL, "config", "%s: keeping the running configuration",
+		       strerror(-e));
 		a->mx.reloads_failed++;
 	} else {
 		cb_log(CB_LOG_INFO, NULL, "config", "reloaded (%s): %zu services, %zu interfaces",

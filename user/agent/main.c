@@ -83,6 +83,23 @@ static int runtime_fail(struct agent *a, struct cb_config *cfg, const char *what
 }
 
 /*
+ * The conntrack size is the state's from its creation on: a file asking for
+ * another one is said once, and the agent goes on (a DaemonSet must not
+ * crash-loop over it).
+ */
+static int open_state(struct agent *a, const char *pin, const struct cb_config *cfg,
+		      struct cb_err *err)
+{
+	struct cb_state_opts opts = { .ct_entries = cfg->ct_entries };
+	int e = cb_state_open_opts(pin, CB_STATE_CREATE | CB_STATE_LOCK, &opts, &a->st, err);
+
+	if (e != -EEXIST)
+		return e;
+	cb_log(CB_LOG_WARN, NULL, "conntrack", "%s", err->msg);
+	return 0;
+}
+
+/*
  * Everything before the loop, in an order that fails cleanly: the file
  * first, then the loop's descriptors, then the metrics port (a port that is
  * taken fails the start before any map is touched), then the state.
@@ -103,7 +120,7 @@ static int start(struct agent *a, const char *pin)
 	/* Requests are only served from the loop, once the state is open. */
 	if (agent_export_start(a, &err))
 		return runtime_fail(a, &cfg, "", err.msg);
-	if (cb_state_open(pin, CB_STATE_CREATE | CB_STATE_LOCK, &a->st, &err))
+	if ((e = open_state(a, pin, &cfg, &err)))
 		return runtime_fail(a, &cfg, "state", err.msg);
 	a->config_digest = agent_file_digest(a->config_path);
 	e = agent_adopt(a, &cfg);

@@ -22,7 +22,8 @@ int cli_fail(int code, const char *what, const char *fmt, ...)
 /* The global options go before the verb: say so rather than "unexpected argument". */
 static int not_global(const char *a, const void *verb, struct cb_err *err)
 {
-	if (!strcmp(a, "-j") || !strcmp(a, "--json") || !strcmp(a, "-p") || !strcmp(a, "--pin-path"))
+	if (!strcmp(a, "-j") || !strcmp(a, "--json") || !strcmp(a, "-p") || !strcmp(a, "--pin-path") ||
+	    !strcmp(a, "--ct-entries"))
 		return cb_err_set(err, -1, "global option '%s' goes before the command (canary-bpf %s "
 				  "%s ...)", a, a, (const char *)verb);
 	return 0;
@@ -44,12 +45,15 @@ int cli_args(const char *verb, int argc, char **argv, const struct cb_opt *opts,
 
 int cli_state(const struct cli *c, int flags, struct cb_state *st, const char *service)
 {
+	struct cb_state_opts opts = { .ct_entries = c->ct_entries };
 	struct cb_err err;
-	int e = cb_state_open(c->pin, flags, st, &err);
+	int e = cb_state_open_opts(c->pin, flags, &opts, st, &err);
 
 	if (!e)
 		return 0;
 	cb_state_close(st);
+	if (e == -EEXIST)
+		return cli_fail(CB_EXIT_USAGE, "--ct-entries", "%s", err.msg);
 	if (e == -ENOENT && service)
 		return cli_fail(CB_EXIT_USAGE, "service", "no service named '%s' (nothing is configured "
 				"under %s)", service, c->pin);

@@ -3,6 +3,7 @@
 #ifndef CB_CLI_H
 #define CB_CLI_H
 
+#include <stdint.h>
 #include <json-c/json.h>
 #include <stdio.h>
 #include "opts.h"
@@ -12,6 +13,7 @@
 struct cli {
 	int json;
 	const char *pin;
+	uint32_t ct_entries;   /* --ct-entries: the conntrack size of a state created now */
 };
 
 /* "canary-bpf: WHAT: WHY" on stderr; returns code. */

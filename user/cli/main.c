@@ -37,6 +37,20 @@ static int quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
 	return vfprintf(stderr, fmt, ap);
 }
 
+static int ct_entries(const char *v, struct cli *c)
+{
+	char *end;
+	unsigned long long n;
+
+	errno = 0;
+	n = strtoull(v, &end, 10);
+	if (!*v || *end || errno || v[0] == '-' || n < CB_CT_ENTRIES_MIN || n > CB_CT_ENTRIES_MAX)
+		return cli_fail(CB_EXIT_USAGE, "--ct-entries", "'%s' is not a number of entries "
+				"from %d to %d", v, CB_CT_ENTRIES_MIN, CB_CT_ENTRIES_MAX);
+	c->ct_entries = (uint32_t)n;
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct cli c = { .pin = getenv("CANARY_BPF_PIN_PATH") };
@@ -56,6 +70,14 @@ int main(int argc, char **argv)
 			c.pin = argv[i];
 		} else if (!strncmp(a, "--pin-path=", 11)) {
 			c.pin = a + 11;
+		} else if (!strcmp(a, "--ct-entries")) {
+			if (++i == argc)
+				return cli_fail(CB_EXIT_USAGE, a, "needs a number of entries");
+			if (ct_entries(argv[i], &c))
+				return CB_EXIT_USAGE;
+		} else if (!strncmp(a, "--ct-entries=", 13)) {
+			if (ct_entries(a + 13, &c))
+				return CB_EXIT_USAGE;
 		} else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
 			if (cli_help(stdout, i + 1 < argc ? argv[i + 1] : NULL))
 				return cli_fail(CB_EXIT_USAGE, "help", "no command '%s'", argv[i + 1]);

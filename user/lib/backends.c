@@ -313,6 +313,17 @@ static int request_sorted(const struct cb_svc_key *k, const struct cb_endpoint *
 	return 0;
 }
 
+/* Endpoints of a track's members, in members order (which is endpoint order). */
+static void endpoints_of(const struct cb_members *mem, const struct cb_backend *rec,
+			 struct cb_endpoint *eps)
+{
+	for (uint32_t i = 0; i < mem->n; i++) {
+		eps[i].addr = rec[i].addr;
+		eps[i].port = ntohs(rec[i].port);
+		eps[i].family = rec[i].family;
+	}
+}
+
 /*
  * Backends that stay keep their id, and so do backends that come from the
  * other track (a promotion by hand): their connections must not move. The
@@ -379,6 +390,24 @@ int cb_track_set(const struct cb_maps *m, const struct cb_svc_key *k, unsigned i
 	return e;
 }
 
+int cb_tables_rebuild(const struct cb_maps *m, const struct cb_svc_key *k)
+{
+	struct cb_endpoint *eps = calloc(CB_MAX_TRACK_BACKENDS, sizeof(*eps));
+	struct txn t;
+	int e = txn_begin(&t, m, k);
+
+	if (!e)
+		e = eps ? txn_load(&t) : -ENOMEM;
+	for (unsigned int tr = 0; tr < CB_TRACKS && !e; tr++) {
+		if (!t.cur[tr]->n)
+			continue;
+		endpoints_of(t.cur[tr], t.rec[tr], eps);
+		e = txn_stage(&t, tr, eps, t.cur[tr]->ids, t.cur[tr]->n, -1);
+	}
+	free(eps);
+	return txn_end(&t, e);
+}
+
 int cb_track_get(const struct cb_maps *m, const struct cb_svc_key *k, unsigned int track,
 		 struct cb_endpoint *out, size_t *n)
 {
@@ -414,16 +443,6 @@ int cb_track_get(const struct cb_maps *m, const struct cb_svc_key *k, unsigned i
 	return err;
 }
 
-/* Endpoints of a track's members, in members order (which is endpoint order). */
-static void endpoints_of(const struct cb_members *mem, const struct cb_backend *rec,
-			 struct cb_endpoint *eps)
-{
-	for (uint32_t i = 0; i < mem->n; i++) {
-		eps[i].addr = rec[i].addr;
-		eps[i].port = ntohs(rec[i].port);
-		eps[i].family = rec[i].family;
-	}
-}
 
 int cb_track_promote(const struct cb_maps *m, const struct cb_svc_key *k)
 {

@@ -23,12 +23,14 @@ int cb_meta_init(const struct cb_maps *m);
 int cb_meta_check(const struct cb_maps *m, uint32_t *found);
 int cb_meta_get(const struct cb_maps *m, struct cb_meta *out);
 /*
- * Seeds from the agent's seed file (every node sharing it hashes alike):
- * 0 when they are already those, 1 when they were changed (the Maglev
- * tables must then be rebuilt), or -errno.
+ * Seeds derived from a secret every node of a fleet shares (the agent's
+ * seed_file, at least CB_SEED_LEN bytes): the nodes hash flows alike, and
+ * their Maglev tables become pure functions of the backend set
+ * (CB_META_F_SHARED). 0 when they are already those, 1 when they were
+ * changed (rebuild every table: cb_tables_rebuild), or -errno.
  */
 #define CB_SEED_LEN 16
-int cb_meta_set_seed(const struct cb_maps *m, const uint8_t seed[CB_SEED_LEN]);
+int cb_meta_set_seed(const struct cb_maps *m, const void *secret, size_t len);
 
 void cb_svc_key_make(struct cb_svc_key *k, const struct cb_endpoint *vip, uint8_t proto);
 
@@ -58,6 +60,8 @@ int cb_track_promote(const struct cb_maps *m, const struct cb_svc_key *k);
 /* Current backends of a track; *n is capacity in, count out. */
 int cb_track_get(const struct cb_maps *m, const struct cb_svc_key *k, unsigned int track,
 		 struct cb_endpoint *out, size_t *n);
+/* Both tracks' tables built afresh from their members (after a seed change); nothing moves in cb_ct. */
+int cb_tables_rebuild(const struct cb_maps *m, const struct cb_svc_key *k);
 
 int cb_override_add(const struct cb_maps *m, const struct cb_svc_key *k,
 		    const struct cb_endpoint *net, unsigned int prefix_len, unsigned int track);

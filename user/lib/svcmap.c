@@ -71,16 +71,25 @@ int cb_meta_init(const struct cb_maps *m)
 	return bpf_map_update_elem(m->meta, &zero, &meta, BPF_ANY) ? -errno : 0;
 }
 
-int cb_meta_set_seed(const struct cb_maps *m, const uint8_t seed[CB_SEED_LEN])
+int cb_meta_set_seed(const struct cb_maps *m, const void *secret, size_t len)
 {
+	uint8_t seed[CB_SEED_LEN];
 	struct cb_meta meta, want;
+	uint64_t h[2];
 	uint32_t zero = 0;
-	int err = cb_meta_get(m, &meta);
+	int err;
 
-	if (err)
+	if (len < CB_SEED_LEN)
+		return -EINVAL;
+	if ((err = cb_meta_get(m, &meta)))
 		return err;
+	/* Every byte of the secret matters, and the same secret gives the same seeds on every node. */
+	h[0] = cb_fnv1a(CB_FNV1A_INIT, secret, len);
+	h[1] = cb_fnv1a(h[0] ^ 0x9e3779b97f4a7c15ULL, secret, len);
+	memcpy(seed, h, sizeof(seed));
 	want = meta;
 	seeds_from(&want, seed);
+	want.flags |= CB_META_F_SHARED;
 	if (!memcmp(&want, &meta, sizeof(meta)))
 		return 0;
 	return bpf_map_update_elem(m->meta, &zero, &want, BPF_EXIST) ? -errno : 1;

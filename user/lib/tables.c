@@ -43,7 +43,9 @@ int cb_table_read(const struct cb_maps *m, const struct cb_tbl_key *tk, uint32_t
 /*
  * Build the table for sorted[] (ids[] alike) and publish it as generation
  * tk->gen. The previous table, when given, keeps every slot it can: the
- * backends that stay keep their flows.
+ * backends that stay keep their flows. Not with seeds shared by a fleet
+ * (CB_META_F_SHARED): there every node must build the same table from the
+ * same set, whatever sets it saw before, so the table is classic Maglev.
  */
 int cb_table_publish(const struct cb_maps *m, const struct cb_tbl_key *tk, uint32_t msize,
 			 const struct cb_endpoint *sorted, const uint32_t *ids, size_t n,
@@ -86,7 +88,8 @@ int cb_table_publish(const struct cb_maps *m, const struct cb_tbl_key *tk, uint3
 	}
 	err = cb_meta_get(m, &meta);
 	if (!err)
-		err = cb_maglev_rebuild_seeded(items, n, msize, prev,
+		err = cb_maglev_rebuild_seeded(items, n, msize,
+					       (meta.flags & CB_META_F_SHARED) ? NULL : prev,
 					       (const uint64_t *)meta.maglev_seed, slots);
 	if (err)
 		goto out;
