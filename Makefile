@@ -95,6 +95,24 @@ $(AGENT_LIB): $(AGENT_OBJ)
 $(BIN): $(CLI_OBJ) $(LIBS)
 	$(CC) $(CLI_OBJ) $(LIBS) $(JSON_LIBS) $(LDLIBS) $(LDFLAGS) -o $@
 
+# build/next/canary-bpf: this binary with programs one instruction longer
+# (CB_NEXT_BUILD), the newer build of the same layout the upgrade test moves to.
+NEXT_DIR := $(BUILD)/next
+NEXT_BIN := $(NEXT_DIR)/canary-bpf
+
+$(NEXT_DIR)/canary.bpf.o: $(BPF_SRC) $(BPF_HDRS)
+	@mkdir -p $(dir $@)
+	$(CLANG) $(BPF_CFLAGS) -DCB_NEXT_BUILD -c $< -o $@
+
+$(NEXT_DIR)/canary.skel.h: $(NEXT_DIR)/canary.bpf.o
+	$(BPFTOOL) gen skeleton $< name canary > $@.tmp && mv $@.tmp $@
+
+$(NEXT_DIR)/skel.o: user/lib/skel.c $(NEXT_DIR)/canary.skel.h $(USER_HDRS)
+	$(CC) $(subst -I$(BUILD) ,-I$(NEXT_DIR) ,$(ALL_CFLAGS)) $(LIB_INC) -c $< -o $@
+
+$(NEXT_BIN): $(NEXT_DIR)/skel.o $(CLI_OBJ) $(LIBS)
+	$(CC) $(NEXT_DIR)/skel.o $(CLI_OBJ) $(LIBS) $(JSON_LIBS) $(LDLIBS) $(LDFLAGS) -o $@
+
 $(DP_TEST): $(DP_TEST_SRC) $(wildcard tests/datapath/*.h) $(USER_HDRS) $(SKEL) $(LIBS)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(AGENT_INC) -Itests/datapath $(DP_TEST_SRC) $(LIBS) $(LDLIBS) -lcmocka -lm -lpthread $(LDFLAGS) -o $@
@@ -155,7 +173,7 @@ include tests/fuzz/datapath.mk
 
 # Every suite, in this order; vmtest (the datapath suite again, on Debian's 6.1
 # LTS kernel in qemu) last, as the longest.
-test: $(BIN) $(DP_TEST) $(UNIT_TESTS) $(E2E_CLIENT) $(SLOWSRV) $(BENCH_PROG) $(DP_FUZZ) \
+test: $(BIN) $(NEXT_BIN) $(DP_TEST) $(UNIT_TESTS) $(E2E_CLIENT) $(SLOWSRV) $(BENCH_PROG) $(DP_FUZZ) \
 		fuzz-build vmtest-build
 	@scripts/run-tests.sh tests/build/run.sh $(UNIT_TESTS) $(DP_TEST) "tests/fuzz/dp_smoke.sh $(DP_FUZZ)" \
 		"tests/fuzz/run.sh replay $(FUZZ_BUILD) $(FUZZ_TARGETS)" tests/deploy/run.sh \

@@ -10,6 +10,16 @@
 #include <bpf/bpf_helpers.h>
 #include "core.h"
 
+/*
+ * CB_NEXT_BUILD: test builds only (build/next/canary-bpf), the same programs
+ * with one instruction more, so that the upgrade test has a build to move to.
+ */
+#ifdef CB_NEXT_BUILD
+#define CB_MARK() asm volatile("r0 = 0" ::: "r0")
+#else
+#define CB_MARK() do { } while (0)
+#endif
+
 /* Headers the tc hook must see in the linear area before the core parses them. */
 #define CB_PULL_LEN 256
 
@@ -21,6 +31,7 @@ int cb_xdp_ingress(struct xdp_md *ctx)
 		.len = ctx->data_end - ctx->data,
 	};
 
+	CB_MARK();
 	switch (cb_process(&c)) {
 	case CB_ACT_DROP:
 		return XDP_DROP;
@@ -39,6 +50,7 @@ static __always_inline int cb_tc(struct __sk_buff *skb, int egress)
 	};
 	__u32 linear = skb->data_end - skb->data;
 
+	CB_MARK();
 	if (linear < CB_PULL_LEN && linear < skb->len)
 		bpf_skb_pull_data(skb, skb->len < CB_PULL_LEN ? skb->len : CB_PULL_LEN);
 

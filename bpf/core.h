@@ -98,7 +98,7 @@ static __always_inline int cb_service_in(const struct cb_ctx *c, struct cb_pctx 
 		/* A new connection on the port of a closed one: the old entries go. */
 		cb_rev_key(&rk, p, &ct->baddr, ct->bport);
 		bpf_map_delete_elem(&cb_rev, &rk);
-		bpf_map_delete_elem(&cb_ct, &x->key);
+		cb_ct_del(&cb_ct, &x->key, CB_G_CT_DELETE);
 	}
 	return cb_pending(c, x);
 }

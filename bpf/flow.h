@@ -73,6 +73,27 @@ struct {
 /* What a service packet's call returns when its flow must be placed afresh (cb_flow_new). */
 #define CB_ACT_PLACE 100
 
+/*
+ * A conntrack entry written: a new element is counted (ins), an existing
+ * one (an expired or re-placed flow of the same key) overwritten. The
+ * counts let user space tell the LRU's silent evictions.
+ */
+static __always_inline int cb_ct_put(void *map, const struct cb_ct_key *k,
+				     const struct cb_ct_entry *v, __u32 ins)
+{
+	if (!bpf_map_update_elem(map, k, v, BPF_NOEXIST)) {
+		cb_count(ins);
+		return 0;
+	}
+	return bpf_map_update_elem(map, k, v, BPF_ANY);
+}
+
+static __always_inline void cb_ct_del(void *map, const struct cb_ct_key *k, __u32 del)
+{
+	if (!bpf_map_delete_elem(map, k))
+		cb_count(del);
+}
+
 /* The client -> VIP key of a packet as the client sent it. */
 static __always_inline void cb_fwd_key(struct cb_ct_key *k, const struct cb_pkt *p)
 {

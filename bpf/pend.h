@@ -93,13 +93,13 @@ static __always_inline int cb_flow_new(const struct cb_ctx *c, struct cb_pctx *x
 		sc->ct.flags |= CB_CT_F_ACKED;
 		sc->rev.flags = CB_REV_F_COUNTED;
 		sc->rev.syn_ts = 0;
-		if (bpf_map_update_elem(&cb_ct, key, &sc->ct, BPF_ANY) ||
+		if (cb_ct_put(&cb_ct, key, &sc->ct, CB_G_CT_INSERT) ||
 		    bpf_map_update_elem(&cb_rev, &rk, &sc->rev, BPF_ANY))
 			return CB_ACT_DROP;
 	} else {
 		if (new_flow)
 			sc->rev.flags = CB_REV_F_COUNTED;
-		if (bpf_map_update_elem(&cb_pend, key, &sc->ct, BPF_ANY) ||
+		if (cb_ct_put(&cb_pend, key, &sc->ct, CB_G_PEND_INSERT) ||
 		    bpf_map_update_elem(&cb_pend_rev, &rk, &sc->rev, BPF_ANY))
 			return CB_ACT_DROP;
 		cb_count(CB_G_PEND_NEW);
@@ -187,9 +187,9 @@ static __always_inline int cb_verify(const struct cb_ctx *c, struct cb_pctx *x,
 	if (p->payload_len)
 		cb_signal_request(p, &sc->rev, st, 0, bpf_ktime_get_ns());
 	if (bpf_map_update_elem(&cb_rev, rk, &sc->rev, BPF_ANY) ||
-	    bpf_map_update_elem(&cb_ct, key, &sc->ct, BPF_ANY))
+	    cb_ct_put(&cb_ct, key, &sc->ct, CB_G_CT_INSERT))
 		return CB_ACT_DROP;
-	bpf_map_delete_elem(&cb_pend, key);
+	cb_ct_del(&cb_pend, key, CB_G_PEND_DELETE);
 	bpf_map_delete_elem(&cb_pend_rev, rk);
 	cb_count(CB_G_CT_VERIFIED);
 	if (first && st)
@@ -308,11 +308,16 @@ static __always_inline void cb_pend_reply(const struct cb_pkt *p, struct cb_rev_
 			pe->last_seen = now;
 		return;
 	}
-	if (!rv->syn_ts || !(p->tcp_flags & (CB_TCP_SYN | CB_TCP_RST)))
+	if (!rv->syn_ts)
 		return;
-	/* Whoever takes the timestamp records the answer: once, on any CPU. */
+	/*
+	 * Whoever takes the timestamp records the answer: once, on any CPU. A
+	 * bare ACK answers too: the backend still holds the tuple's last
+	 * connection (TIME_WAIT), the client resets it and sends its SYN again,
+	 * and that SYN starts the connect afresh (cb_syn_again).
+	 */
 	syn_ts = __sync_lock_test_and_set(&rv->syn_ts, 0);
-	if (!syn_ts)
+	if (!syn_ts || !(p->tcp_flags & (CB_TCP_SYN | CB_TCP_RST)))
 		return;
 	if ((p->tcp_flags & (CB_TCP_SYN | CB_TCP_ACK)) == (CB_TCP_SYN | CB_TCP_ACK)) {
 		rv->server_isn = p->tcp_seq;

@@ -337,6 +337,18 @@ enum cb_global_counter {
 	CB_G_FRAG_NAT,              /* fragments after the first, translated */
 	CB_G_DROP_FRAG,             /* a reply fragment from a backend with no flow: never leaks */
 	CB_G_PASS_TTL,              /* TTL or hop limit 1 to a VIP: passed untranslated */
+	/*
+	 * Conntrack accounting: elements the datapath added to / deleted from
+	 * cb_ct (verified) and cb_pend (pending); the *_USER ones are what user
+	 * space deleted (written by user space only, under the state lock). An
+	 * LRU eviction is silent: inserts - deletes - entries is the evictions.
+	 */
+	CB_G_CT_INSERT,
+	CB_G_CT_DELETE,
+	CB_G_PEND_INSERT,
+	CB_G_PEND_DELETE,
+	CB_G_CT_DELETE_USER,
+	CB_G_PEND_DELETE_USER,
 	CB_G_MAX,
 };
 

@@ -123,6 +123,8 @@ http {
 		listen 10.20.$idx.2:$BACKEND_PORT;
 		listen [fd20:$idx::2]:$BACKEND_PORT;
 		location / { return $status "$name\n"; }
+		# 300 KB for the downloads that need full-size segments (path MTU tests).
+		location = /big { alias $dir/big; }
 	}
 }
 EOF
@@ -142,6 +144,7 @@ probe() {
 start_backend() {
 	local n=$1 name=$2 idx=$3 status=$4 dir=/tmp/$1-lab/$2 a out
 	run mkdir -p "$dir/tmp" || return 1
+	run head -c 307200 /dev/urandom >"$dir/big" || return 1
 	nginx_conf "$dir" "$name" "$idx" "$status" >"$dir/nginx.conf" || return 1
 	# -e: the error log nginx uses before it has read its configuration.
 	run ip netns exec "$n-$name" /usr/sbin/nginx -q -p "$dir" -c "$dir/nginx.conf" \

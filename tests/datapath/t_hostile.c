@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "canary_params.h"
+#include "ctstat.h"
 #include "tests.h"
 
 #define KEEPALIVE 40
@@ -139,6 +140,30 @@ void test_hostile_flood_cannot_move_established(void **state)
 	assert_int_equal(track_stats(l, &s, CB_TRACK_CANARY).connections, 0);
 	assert_int_equal(track_stats(l, &s, CB_TRACK_CANARY).connect_failures, 0);
 	assert_true(global_count(l, CB_G_CT_MISS) >= 2 * FLOOD);   /* the bare ACKs */
+	/* What the agent exports: the floods filled and churned only the half-open table. */
+	struct cb_ct_scan scan = { 0 };
+	struct cb_ct_usage ver, half;
+	int steps = 0, r;
+
+	while ((r = cb_ct_scan_step(&l->maps, &scan, 1)) == 0)
+		steps++;
+	assert_int_equal(r, 1);
+	assert_true(steps >= 1);                     /* it went in steps */
+	assert_int_equal(cb_ct_usage(&l->maps, &scan, CB_CT_VERIFIED, &ver), 0);
+	assert_int_equal(cb_ct_usage(&l->maps, &scan, CB_CT_PENDING, &half), 0);
+	assert_int_equal(ver.entries, KEEPALIVE);
+	assert_int_equal(ver.capacity, LAB_CT);
+	assert_int_equal(ver.inserts, KEEPALIVE);
+	assert_int_equal(ver.evictions, 0);
+	assert_int_equal(half.capacity, LAB_CT / 2);
+	assert_int_equal(half.inserts, 2 * 3 * FLOOD + KEEPALIVE);   /* SYN, SYN of a pair, UDP */
+	assert_int_equal(half.deletes, KEEPALIVE);                    /* verified */
+	assert_true(half.entries <= LAB_CT / 2 && half.entries >= LAB_CT / 4);
+	assert_int_equal(half.evictions, half.inserts - half.deletes - half.entries);
+	print_message("      floods: %llu half-open flows made, %llu evicted, %llu left; "
+		      "established %llu of %llu, 0 evicted\n", (unsigned long long)half.inserts,
+		      (unsigned long long)half.evictions, (unsigned long long)half.entries,
+		      (unsigned long long)ver.entries, (unsigned long long)ver.capacity);
 	lab_free(l);
 }
 

@@ -310,6 +310,33 @@ void test_signal_retried_connect_starts_over(void **state)
 	assert_int_equal(track_stats(l, &s, CB_TRACK_STABLE).connections, 1);
 }
 
+/*
+ * The backend still holds the tuple's last connection (TIME_WAIT) and
+ * answers the SYN with a bare ACK; the client resets that and sends its SYN
+ * again: the connect is the second attempt's, not the time since the first.
+ */
+void test_signal_time_wait_answer_restarts_connect(void **state)
+{
+	struct lab *l = *state;
+	struct svc s;
+	struct conn c;
+	struct cb_hist h;
+
+	std_service(l, &s, 4, IPPROTO_TCP, CB_AFFINITY_CONNECTION);
+	conn_open(&c, l, 7100);
+	backend_says(&c, 0x10, NULL, 0);          /* TIME_WAIT's ACK */
+	client_at(&c, 0x04, NULL, c.srv);         /* the client resets it */
+	usleep(40000);
+	client_at(&c, 0x02, NULL, 1000);          /* its SYN again, 40 ms later */
+	backend_says(&c, 0x12, NULL, 0);
+	client_at(&c, 0x10, NULL, 1001);
+	assert_int_equal(cb_hist_read(&l->maps, s.id, CB_TRACK_STABLE, CB_HIST_CONNECT, &h), 0);
+	assert_int_equal(h.count, 1);
+	assert_true(h.sum_us < 20000);
+	assert_int_equal(track_stats(l, &s, CB_TRACK_STABLE).connections, 1);
+	assert_int_equal(track_stats(l, &s, CB_TRACK_STABLE).connect_failures, 0);
+}
+
 /* A deleted service's flows go with it: its id's next owner starts clean. */
 void test_signal_deleted_service_leaves_no_flows(void **state)
 {

@@ -88,6 +88,7 @@ const char *client_addr(int family, uint32_t i, char *buf);
 	X(test_signal_retransmit_keeps_ttfb_clock) \
 	X(test_signal_interim_response_waits_for_final_status) \
 	X(test_signal_retried_connect_starts_over) \
+	X(test_signal_time_wait_answer_restarts_connect) \
 	X(test_signal_deleted_service_leaves_no_flows)
 
 #define TESTS_FORWARD(X) \

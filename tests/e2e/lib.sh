@@ -203,3 +203,17 @@ print(" ".join(["0x%02x" % b for b in v] + rest))
 PY
 }
 
+
+# dp_counter NAME: a datapath-wide counter (CB_G_NAME of include/canary_bpf.h,
+# e.g. ICMP_NAT), summed over the CPUs, from the pinned cb_global.
+dp_counter() {
+	local idx
+	idx=$(awk '/^enum cb_global_counter/ { on = 1; n = 0; next } on && /^\tCB_G_[A-Z0-9_]+/ {
+		name = $1; sub(/,.*/, "", name); sub(/=.*/, "", name)
+		if (name == "CB_G_" want) { print n; exit } n++ } on && /^};/ { exit }' \
+		want="$1" include/canary_bpf.h)
+	[ -n "$idx" ] || { echo "no counter CB_G_$1"; return 1; }
+	bpftool -j map lookup pinned "$PIN/maps/cb_global" key $((idx & 255)) $((idx >> 8 & 255)) 0 0 |
+		python3 -c 'import json,sys; d=json.load(sys.stdin); f=d.get("formatted", d)
+print(sum(v["value"] if isinstance(v["value"], int) else int.from_bytes(bytes(int(b, 16) for b in v["value"]), "little") for v in f["values"]))'
+}

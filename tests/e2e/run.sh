@@ -33,6 +33,8 @@ SERVICES=(web web6 sig ag mx h{1..20})  # every name a test may create; teardown
 . tests/e2e/metrics_tests.sh
 # shellcheck source=tests/e2e/fault_tests.sh
 . tests/e2e/fault_tests.sh
+# shellcheck source=tests/e2e/hostile_tests.sh
+. tests/e2e/hostile_tests.sh
 
 # -------------------------------------------------------------------- tests
 
@@ -448,7 +450,7 @@ ALL_TESTS=(test_reverse_nat_and_detach test_split_accuracy test_keepalive_weight
 	test_backend_removal test_counters_match_client test_bad_inputs_exit_2
 	test_attach_lifecycle_and_pins test_environment_errors test_top_and_help
 	test_signal_http_5xx test_signal_ttfb test_signal_connect_failures "${AGENT_TESTS[@]}"
-	"${METRICS_TESTS[@]}" "${FAULT_TESTS[@]}")
+	"${METRICS_TESTS[@]}" "${FAULT_TESTS[@]}" "${HOSTILE_TESTS[@]}")
 
 # ------------------------------------------------------------------ runner
 

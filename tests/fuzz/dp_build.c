@@ -41,12 +41,16 @@ size_t fz_build(const struct fz_spec *s, uint8_t *buf)
 	l3 = off + 2;
 	ip = buf + l3;
 	l4len = (s->proto == IPPROTO_TCP ? 20 + s->tcpopt_len : 8) + s->plen;
+	if (s->frag == 2)
+		l4len = s->plen;
 	if (s->family == 4) {
 		hl = 20 + s->ipopt_len;
 		memset(ip, 0, hl);
 		ip[0] = (uint8_t)(0x40 | hl / 4);
 		put16(ip + 2, (uint16_t)(hl + l4len));
-		put16(ip + 4, (uint16_t)(s->seq >> 7));
+		put16(ip + 4, (uint16_t)(s->frag ? s->frag_id : s->seq >> 7));
+		if (s->frag)
+			put16(ip + 6, (uint16_t)((s->frag == 1 ? 0x2000 : 0) | s->frag_off / 8));
 		ip[8] = s->ttl;
 		ip[9] = (uint8_t)s->proto;
 		memcpy(ip + 12, s->src.b, 4);
@@ -54,25 +58,38 @@ size_t fz_build(const struct fz_spec *s, uint8_t *buf)
 		memcpy(ip + 20, s->ipopt, s->ipopt_len);
 		put16(ip + 10, pkt_fold(pkt_sum16(ip, hl, 0)));
 	} else {
+		size_t next_ext = s->next_ext + (s->frag ? 8 : 0), o = 0;
+
 		memset(ip, 0, 40);
 		ip[0] = 0x60;
-		put16(ip + 4, (uint16_t)(s->next_ext + l4len));
-		ip[6] = s->n_ext ? s->ext_type[0] : (uint8_t)s->proto;
+		put16(ip + 4, (uint16_t)(next_ext + l4len));
+		ip[6] = s->n_ext ? s->ext_type[0] : s->frag ? 44 : (uint8_t)s->proto;
 		ip[7] = s->ttl;
 		memcpy(ip + 8, s->src.b, 16);
 		memcpy(ip + 24, s->dst.b, 16);
 		memcpy(ip + 40, s->ext, s->next_ext);
-		for (size_t o = 0, i = 0; i < (size_t)s->n_ext; i++) {
+		for (size_t i = 0; i < (size_t)s->n_ext; i++) {
 			ip[40 + o] = i + 1 < (size_t)s->n_ext ? s->ext_type[i + 1] :
-				     (uint8_t)s->proto;
+				     s->frag ? 44 : (uint8_t)s->proto;
 			o += s->ext_type[i] == 44 ? 8 : ((size_t)ip[40 + o + 1] + 1) * 8;
 		}
-		hl = 40 + s->next_ext;
+		if (s->frag) {
+			uint8_t *fh = ip + 40 + o;
+
+			memset(fh, 0, 8);
+			fh[0] = (uint8_t)s->proto;
+			put16(fh + 2, (uint16_t)(s->frag_off | (s->frag == 1 ? 1 : 0)));
+			put16(fh + 4, (uint16_t)(s->frag_id >> 16));
+			put16(fh + 6, (uint16_t)s->frag_id);
+		}
+		hl = 40 + next_ext;
 	}
 	l4 = l3 + hl;
 	t = buf + l4;
 	memset(t, 0, l4len - s->plen);
 	memcpy(t + l4len - s->plen, s->payload, s->plen);
+	if (s->frag == 2)
+		return l4 + l4len;          /* the middle of a datagram: no header here */
 	if (s->proto == IPPROTO_TCP) {
 		put16(t, s->sport);
 		put16(t + 2, s->dport);
@@ -97,8 +114,15 @@ size_t fz_build(const struct fz_spec *s, uint8_t *buf)
 			put16(t + 6, c ? c : 0xffff);
 		}
 	} else {
-		t[0] = s->family == 4 ? 8 : 128;    /* echo request */
-		put16(t + 4, s->sport);
+		if (s->icmp_type) {                 /* an error quoting the payload */
+			t[0] = s->icmp_type;
+			t[1] = s->icmp_code;
+			put16(t + 4, (uint16_t)(s->icmp_info >> 16));
+			put16(t + 6, (uint16_t)s->icmp_info);
+		} else {
+			t[0] = s->family == 4 ? 8 : 128;    /* echo request */
+			put16(t + 4, s->sport);
+		}
 		put16(t + 2, s->family == 4 ? pkt_fold(pkt_sum16(t, l4len, 0)) :
 			     l4_csum(6, ip, t, l4len, IPPROTO_ICMPV6));
 	}

@@ -353,6 +353,153 @@ static int gen_csum_edge(struct rng *r, const struct fz_lab *lab, const struct f
 	return reply;
 }
 
+/* A random flow of the model that pred accepts, or NULL. */
+static const struct fz_flow *pick_flow(struct rng *r, const struct fz_model *m,
+				       int (*pred)(const struct fz_flow *))
+{
+	size_t n = fz_model_flows(m);
+
+	for (int i = 0; i < 8 && n; i++) {
+		const struct fz_flow *f = fz_model_flow(m, rng_below(r, (uint32_t)n));
+
+		if (!pred || pred(f))
+			return f;
+	}
+	return NULL;
+}
+
+static int awaits_ack(const struct fz_flow *f)
+{
+	return f->t.proto == IPPROTO_TCP && f->synack && !f->verified;
+}
+
+/*
+ * The client's ACK of a SYN-ACK the model saw pass: the one packet that
+ * verifies a pending flow (a spoofer never saw the number it acknowledges).
+ */
+static int gen_handshake(struct rng *r, const struct fz_model *m, struct fz_spec *s)
+{
+	const struct fz_flow *f = pick_flow(r, m, awaits_ack);
+
+	if (!f)
+		return -1;
+	spec_init(r, s, f->t.family, IPPROTO_TCP);
+	s->src = f->t.saddr;
+	s->dst = f->t.daddr;
+	s->sport = f->t.sport;
+	s->dport = f->t.dport;
+	s->flags = rng_pct(r, 70) ? 0x10 : 0x18;
+	s->seq = f->isn + 1;
+	s->ack = rng_pct(r, 90) ? f->server_isn + 1 : f->server_isn + 1 + rng_below(r, 3);
+	if (s->flags == 0x18)
+		payload(r, s, 0);
+	if (rng_pct(r, 30))
+		decorate(r, s);
+	return 0;
+}
+
+/*
+ * An ICMP error about a flow of the model: sent to the VIP about our reply
+ * (a hop toward the client: "too big"), or toward the client about the
+ * request as the backend got it, from the backend or a router beside it.
+ * The quote is whole or its first 8 bytes past the IP header. Returns 1
+ * when it comes from the backend's side, 0 from the client's, -1 for none.
+ */
+static int gen_icmp_error(struct rng *r, const struct fz_lab *lab, const struct fz_model *m,
+			  struct fz_spec *s)
+{
+	static const uint8_t t4[][2] = { { 3, 4 }, { 3, 3 }, { 3, 1 }, { 11, 0 } };
+	static const uint8_t t6[][2] = { { 2, 0 }, { 1, 4 }, { 1, 3 }, { 3, 0 } };
+	const struct fz_flow *f = pick_flow(r, m, NULL);
+	const struct fz_service *sv;
+	const struct fz_backend *be;
+	static uint8_t qb[FZ_PKT_MAX];
+	struct fz_spec q;
+	size_t ql, hl, keep;
+	int dir, v4, k;
+
+	if (!f)
+		return -1;
+	sv = &lab->svc[f->svc];
+	be = &sv->be[f->be];
+	v4 = f->t.family == 4;
+	dir = (int)rng_below(r, 3);
+	spec_init(r, &q, f->t.family, f->t.proto);
+	if (dir == 0) {
+		q.src = sv->vip, q.sport = sv->port, q.dst = f->t.saddr, q.dport = f->t.sport;
+	} else {
+		q.src = f->t.saddr, q.sport = f->t.sport, q.dst = be->addr, q.dport = be->port;
+	}
+	q.flags = 0x18;
+	payload(r, &q, dir != 0);
+	if (q.plen > 64)
+		q.plen = 64;
+	ql = fz_build(&q, qb) - 14;
+	hl = v4 ? 20 : 40;
+	keep = rng_pct(r, 50) ? ql : rng_pct(r, 70) ? hl + 8 : 1 + rng_below(r, (uint32_t)ql);
+	spec_init(r, s, f->t.family, v4 ? IPPROTO_ICMP : IPPROTO_ICMPV6);
+	s->src = dir == 1 ? be->addr : client(r, lab, f->t.family);
+	s->dst = dir == 0 ? sv->vip : f->t.saddr;
+	k = (int)rng_below(r, 4);
+	s->icmp_type = v4 ? t4[k][0] : t6[k][0];
+	s->icmp_code = v4 ? t4[k][1] : t6[k][1];
+	s->icmp_info = k == 0 ? 1280 : 0;
+	memcpy(s->payload, qb + 14, keep);
+	s->plen = keep;
+	if (rng_pct(r, 20))
+		decorate(r, s);
+	return dir != 0;
+}
+
+/*
+ * Fragments: the first of a datagram of a client or a backend, or the one
+ * after the first made last (same addresses and IP id), which must follow
+ * it: to its backend, or back from the VIP.
+ */
+static struct {
+	int valid, reply;
+	const struct fz_flow *flow;
+	struct fz_spec first;
+	uint16_t next_off;
+} frag_last;
+
+static int gen_frag(struct rng *r, const struct fz_lab *lab, const struct fz_model *m,
+		    struct fz_spec *s, const struct fz_flow **flow)
+{
+	size_t l4;
+
+	if (frag_last.valid && rng_pct(r, 60)) {
+		*s = frag_last.first;
+		s->frag = 2;
+		s->frag_off = frag_last.next_off;
+		s->plen = 8 + rng_below(r, 200);
+		rand_bytes(r, s->payload, s->plen);
+		frag_last.valid = rng_pct(r, 20);      /* now and then a duplicate */
+		*flow = frag_last.flow;
+		return frag_last.reply;
+	}
+	*flow = pick_flow(r, m, NULL);
+	frag_last.reply = *flow && rng_pct(r, 40);
+	if (frag_last.reply)
+		gen_reply(r, lab, *flow, s);
+	else
+		gen_fwd(r, lab, s);
+	if (!frag_last.reply)
+		*flow = NULL;
+	s->frag = 1;
+	s->frag_id = (uint32_t)rng_next(r);
+	if (s->family == 4)
+		s->frag_id &= 0xffff;
+	if (s->plen < 16)
+		s->plen = 16;
+	l4 = (s->proto == IPPROTO_TCP ? 20 + s->tcpopt_len : 8) + s->plen;
+	frag_last.first = *s;
+	frag_last.flow = *flow;
+	frag_last.next_off = (uint16_t)((l4 + 7) & ~7u);
+	frag_last.valid = 1;
+	return frag_last.reply;
+}
+
 /* Traffic for no service: wrong port or protocol, pending service, strangers, ICMP. */
 static void gen_other(struct rng *r, const struct fz_lab *lab, struct fz_spec *s)
 {
@@ -616,12 +763,23 @@ void fz_gen(struct rng *r, const struct fz_lab *lab, const struct fz_model *m, s
 	struct fz_spec s;
 	uint32_t k = rng_below(r, 100);
 	size_t nflows = fz_model_flows(m);
-	int edge = -1;
+	int edge = -1, backend_side = -1;
+	const char *what = "";
 
 	memset(&s, 0, sizeof(s));   /* random frames describe themselves from it too */
 	p->flow = NULL;
 	if (k < 3 && (edge = gen_csum_edge(r, lab, m, &s, &p->flow)) >= 0) {
 		p->kind = edge ? FZ_K_REPLY : FZ_K_FWD;
+		what = " csum-edge";
+	} else if (k < 8 && gen_handshake(r, m, &s) == 0) {
+		p->kind = FZ_K_FWD;
+		what = " handshake";
+	} else if (k < 13 && (backend_side = gen_icmp_error(r, lab, m, &s)) >= 0) {
+		p->kind = FZ_K_OTHER;
+		what = " icmp-error";
+	} else if (k < 17) {
+		p->kind = gen_frag(r, lab, m, &s, &p->flow) ? FZ_K_REPLY : FZ_K_FWD;
+		what = s.frag == 1 ? " frag-first" : " frag-next";
 	} else if (k < 50 || (k < 75 && !nflows)) {
 		p->kind = FZ_K_FWD;
 		gen_fwd(r, lab, &s);
@@ -636,8 +794,7 @@ void fz_gen(struct rng *r, const struct fz_lab *lab, const struct fz_model *m, s
 		p->kind = FZ_K_RANDOM;
 	}
 	p->len = p->kind == FZ_K_RANDOM ? gen_random(r, p->data) : fz_build(&s, p->data);
-	snprintf(p->desc, sizeof(p->desc), "%s%s%s%s%s%s%s", kinds[p->kind],
-		 edge >= 0 ? " csum-edge" : "",
+	snprintf(p->desc, sizeof(p->desc), "%s%s%s%s%s%s%s", kinds[p->kind], what,
 		 p->kind == FZ_K_RANDOM ? "" : s.ntags ? " vlan" : "", s.ipopt_len ? " ipopt" : "",
 		 s.n_ext ? " ext" : "", s.tcpopt_len ? " tcpopt" : "", s.udp_zero ? " udp0" : "");
 	if (rng_pct(r, 65)) {
@@ -652,7 +809,8 @@ void fz_gen(struct rng *r, const struct fz_lab *lab, const struct fz_model *m, s
 		}
 	}
 	for (int h = 0; h < FZ_HOOKS; h++) {
-		enum fz_side home = p->kind == FZ_K_REPLY ? FZ_IF_BACKEND : FZ_IF_CLIENT;
+		enum fz_side home = p->kind == FZ_K_REPLY || backend_side == 1 ? FZ_IF_BACKEND :
+				    FZ_IF_CLIENT;
 
 		if (h == FZ_TC_OUT)
 			home = FZ_IF_CLIENT;

@@ -25,6 +25,17 @@ struct fz_spec {
 	uint8_t payload[400];
 	size_t plen;
 	int udp_zero;                     /* UDP without checksum */
+	/* ICMP errors: type (0: an echo request instead), code, the 32-bit info field; payload quoted */
+	uint8_t icmp_type, icmp_code;
+	uint32_t icmp_info;
+	/*
+	 * Fragments: 1 the first (offset 0, more to come), 2 a later one at
+	 * frag_off bytes (its payload raw bytes: no L4 header is written).
+	 * IPv6: a fragment header is added after the extension headers.
+	 */
+	int frag;
+	uint32_t frag_id;
+	uint16_t frag_off;
 };
 
 /* Where the headers seem to be, for mutators: tolerant of anything. */

@@ -23,6 +23,7 @@
 #include "analysis.h"
 #include "attach.h"
 #include "config.h"
+#include "ctstat.h"
 #include "expo.h"
 #include "hook.h"
 #include "http.h"
@@ -91,6 +92,9 @@ struct agent_metrics {
 	uint64_t textfile_every_ms, textfile_at_ms;
 	int textfile_failing;          /* the last write failed (logged once) */
 	uint64_t reloads_ok, reloads_failed;
+	struct cb_ct_scan ct_scan;     /* conntrack occupancy, walked a step per tick */
+	uint64_t ct_scan_at_ms;        /* the next walk starts */
+	uint64_t ct_evictions[CB_CT_TABLES];   /* as exported: never decreasing */
 };
 
 struct agent {

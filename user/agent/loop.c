@@ -133,6 +133,23 @@ static void on_inotify(struct agent *a, uint64_t now)
 	}
 }
 
+/* Conntrack occupancy: a walk of both tables every CT_SCAN_EVERY_MS, a step per tick. */
+#define CT_SCAN_EVERY_MS 10000
+#define CT_SCAN_STEP     16384
+
+static void ct_scan_tick(struct agent *a, uint64_t now)
+{
+	int r;
+
+	if (now < a->mx.ct_scan_at_ms)
+		return;
+	r = cb_ct_scan_step(&a->st.maps, &a->mx.ct_scan, CT_SCAN_STEP);
+	if (r < 0)
+		cb_log(CB_LOG_WARN, NULL, "conntrack", "count the entries: %s", strerror(-r));
+	if (r != 0)
+		a->mx.ct_scan_at_ms = now + CT_SCAN_EVERY_MS;
+}
+
 static void tick(struct agent *a, uint64_t now)
 {
 	struct cb_err err;
@@ -157,6 +174,7 @@ static void tick(struct agent *a, uint64_t now)
 	cb_state_unlock(&a->st);
 	agent_hooks_start(a);
 	agent_hooks_tick(a, now);
+	ct_scan_tick(a, now);
 	if (!a->ready) {
 		for (size_t i = 0; i < a->nsvcs; i++)
 			if (!agent_svc_settled(&a->svcs[i]) || a->svcs[i].dirty)

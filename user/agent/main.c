@@ -2,6 +2,7 @@
 /* canary-bpf agent: its options (one table), start-up and shutdown. */
 #include "agent.h"
 #include "log.h"
+#include "upgrade.h"
 
 #include <errno.h>
 #include <stddef.h>
@@ -92,11 +93,18 @@ static int open_state(struct agent *a, const char *pin, const struct cb_config *
 {
 	struct cb_state_opts opts = { .ct_entries = cfg->ct_entries };
 	int e = cb_state_open_opts(pin, CB_STATE_CREATE | CB_STATE_LOCK, &opts, &a->st, err);
+	unsigned int hooks;
 
-	if (e != -EEXIST)
+	if (e == -EEXIST)
+		cb_log(CB_LOG_WARN, NULL, "conntrack", "%s", err->msg);
+	else if (e)
 		return e;
-	cb_log(CB_LOG_WARN, NULL, "conntrack", "%s", err->msg);
-	return 0;
+	/* A new agent image: its programs take over from the running ones, in place. */
+	e = cb_state_upgrade(&a->st, &hooks, err);
+	if (e == 1)
+		cb_log(CB_LOG_INFO, NULL, "upgrade", "datapath programs replaced in place on %u hooks",
+		       hooks);
+	return e < 0 ? e : 0;
 }
 
 /*

@@ -267,6 +267,36 @@ static int put_backends(struct agent *a, struct cb_buf *b, const struct mx_svc *
 	return 0;
 }
 
+/* Conntrack: how full each table is, what the LRU evicted, the packets that had no flow. */
+static void put_conntrack(struct agent *a, struct cb_buf *b, const uint64_t *g)
+{
+	static const char *const fam[][3] = {
+		{ "canary_bpf_conntrack_entries", "gauge",
+		  "Entries in a conntrack table (counted every 10 s)." },
+		{ "canary_bpf_conntrack_capacity", "gauge",
+		  "Entries a conntrack table holds, set when the state was created." },
+		{ "canary_bpf_conntrack_evictions_total", "counter",
+		  "Entries the LRU evicted to make room: inserts minus deletes minus entries." },
+	};
+	struct cb_ct_usage u[CB_CT_TABLES];
+
+	for (unsigned int t = 0; t < CB_CT_TABLES; t++) {
+		if (cb_ct_usage(&a->st.maps, &a->mx.ct_scan, t, &u[t]))
+			return;
+		if (u[t].evictions > a->mx.ct_evictions[t])
+			a->mx.ct_evictions[t] = u[t].evictions;
+	}
+	for (size_t f = 0; f < 3; f++) {
+		cb_expo_family(b, fam[f][0], fam[f][1], fam[f][2]);
+		for (unsigned int t = 0; t < CB_CT_TABLES; t++)
+			cb_expo_u64(b, fam[f][0], (const char *[]){ "table", cb_ct_table_name(t), NULL },
+				    f == 0 ? u[t].entries : f == 1 ? u[t].capacity : a->mx.ct_evictions[t]);
+	}
+	cb_expo_family(b, "canary_bpf_conntrack_misses_total", "counter",
+		       "TCP segments to a VIP with no flow and no SYN: passed untouched, never a connection.");
+	cb_expo_u64(b, "canary_bpf_conntrack_misses_total", NULL, g[CB_G_CT_MISS]);
+}
+
 static void put_agent_families(struct agent *a, struct cb_buf *b)
 {
 	uint64_t g[CB_G_MAX];
@@ -289,6 +319,7 @@ static void put_agent_families(struct agent *a, struct cb_buf *b)
 		for (int i = 0; i < CB_G_MAX; i++)
 			cb_expo_u64(b, "canary_bpf_datapath_events_total",
 				    (const char *[]){ "event", cb_global_name((unsigned int)i), NULL }, g[i]);
+		put_conntrack(a, b, g);
 	}
 	clock_gettime(CLOCK_REALTIME, &ts);
 	cb_expo_family(b, "canary_bpf_last_update_timestamp_seconds", "gauge",

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "attach.h"
+#include "upgrade.h"
 #include "cli.h"
 
 static int set_mode(const char *v, void *dst, struct cb_err *err)
@@ -17,6 +18,22 @@ const struct cb_opt cli_attach_opts[] = {
 	  "tc: tc clsact ingress, e.g. for pod veths", set_mode, 0 },
 	{ 0 },
 };
+
+/* Programs of another build pinned: ours take over every hook before anything is attached. */
+static int upgrade(const struct cli *c, struct cb_state *st)
+{
+	unsigned int hooks;
+	struct cb_err err;
+	int e = cb_state_upgrade(st, &hooks, &err);
+
+	if (e < 0) {
+		cb_state_close(st);
+		return cli_fail(CB_EXIT_RUNTIME, "upgrade", "%s", err.msg);
+	}
+	if (e && !c->json)
+		printf("datapath programs upgraded in place on %u hooks\n", hooks);
+	return 0;
+}
 
 int cmd_attach(const struct cli *c, int argc, char **argv)
 {
@@ -33,7 +50,7 @@ int cmd_attach(const struct cli *c, int argc, char **argv)
 		return cli_fail(CB_EXIT_USAGE, "attach", "missing IFNAME (attach IFNAME [--mode xdp|xdp-generic|tc])");
 	if ((e = cb_link_get(pos[0], &l, &err)))
 		return cli_fail(e == -ENODEV ? CB_EXIT_USAGE : CB_EXIT_RUNTIME, "attach", "%s", err.msg);
-	if ((e = cli_state(c, CB_STATE_CREATE | CB_STATE_LOCK, &st, NULL)))
+	if ((e = cli_state(c, CB_STATE_CREATE | CB_STATE_LOCK, &st, NULL)) || (e = upgrade(c, &st)))
 		return e;
 	cur = cb_attach_mode(&st, &l);
 	if (cur == m) {

@@ -60,6 +60,20 @@ static int tc_present(int ifindex, enum bpf_tc_attach_point where)
 	return bpf_tc_query(&hook, &opts) == 0;
 }
 
+uint32_t cb_tc_prog_id(int ifindex, int egress)
+{
+	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex,
+		    .attach_point = egress ? BPF_TC_EGRESS : BPF_TC_INGRESS);
+	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = CB_TC_HANDLE, .priority = CB_TC_PRIO);
+
+	return bpf_tc_query(&hook, &opts) == 0 ? opts.prog_id : 0;
+}
+
+int cb_tc_replace(int ifindex, int egress, int prog_fd)
+{
+	return tc_attach(ifindex, egress ? BPF_TC_EGRESS : BPF_TC_INGRESS, prog_fd);
+}
+
 /*
  * Where the XDP link of ifname is pinned. bpffs refuses '.' in names and an
  * interface name cannot hold ':', so dots become colons without collisions.

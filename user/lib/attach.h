@@ -3,6 +3,7 @@
 #ifndef CB_ATTACH_H
 #define CB_ATTACH_H
 
+#include <stdint.h>
 #include "iface.h"
 #include "pinned.h"
 
@@ -17,5 +18,9 @@ enum cb_mode cb_attach_mode(const struct cb_state *st, const struct cb_link *l);
 int cb_attach(struct cb_state *st, const struct cb_link *l, enum cb_mode m, struct cb_err *err);
 /* -ENOENT when ifname was not attached; the interface itself may be gone. */
 int cb_detach(struct cb_state *st, const char *ifname, struct cb_err *err);
+
+/* Our tc filter's program on a hook of ifindex (0: none); replacing it is atomic (tc's replace). */
+uint32_t cb_tc_prog_id(int ifindex, int egress);
+int cb_tc_replace(int ifindex, int egress, int prog_fd);
 
 #endif

@@ -54,7 +54,33 @@ static const char *const global_names[CB_G_MAX] = {
 	[CB_G_PEND_NEW] = "pending_new", [CB_G_CT_VERIFIED] = "verified",
 	[CB_G_DROP_REV_COLLISION] = "rev_collision", [CB_G_ICMP_NAT] = "icmp_nat",
 	[CB_G_FRAG_NAT] = "frag_nat", [CB_G_DROP_FRAG] = "frag_dropped", [CB_G_PASS_TTL] = "ttl_expiring",
+	[CB_G_CT_INSERT] = "ct_insert", [CB_G_CT_DELETE] = "ct_delete",
+	[CB_G_PEND_INSERT] = "pending_insert", [CB_G_PEND_DELETE] = "pending_delete",
+	[CB_G_CT_DELETE_USER] = "ct_delete_user", [CB_G_PEND_DELETE_USER] = "pending_delete_user",
 };
+
+int cb_global_add_user(const struct cb_maps *m, unsigned int i, uint64_t n)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	uint64_t *per;
+	int err = 0;
+
+	if (i != CB_G_CT_DELETE_USER && i != CB_G_PEND_DELETE_USER)
+		return -EINVAL;
+	if (ncpu < 0)
+		return ncpu;
+	per = calloc((size_t)ncpu, sizeof(*per));
+	if (!per)
+		return -ENOMEM;
+	/* No program writes these: CPU 0's slot is user space's, under the state lock. */
+	if (bpf_map_lookup_elem(m->global, &i, per))
+		err = -errno;
+	per[0] += n;
+	if (!err && bpf_map_update_elem(m->global, &i, per, BPF_EXIST))
+		err = -errno;
+	free(per);
+	return err;
+}
 
 const char *cb_global_name(unsigned int i)
 {

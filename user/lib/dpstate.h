@@ -72,6 +72,8 @@ int cb_override_del(const struct cb_maps *m, const struct cb_svc_key *k,
 int cb_stats_read(const struct cb_maps *m, uint32_t svc_id, unsigned int track,
 		  struct cb_track_stats *out);
 int cb_global_read(const struct cb_maps *m, uint64_t out[CB_G_MAX]);
+/* Add n to a counter user space keeps in cb_global (CB_G_*_DELETE_USER only). */
+int cb_global_add_user(const struct cb_maps *m, unsigned int i, uint64_t n);
 /* The metric label of a global counter ("ct_miss", ...); every one has a name. */
 const char *cb_global_name(unsigned int i);
 /* Sum of the per-CPU latency histogram of one track (enum cb_hist_kind). */

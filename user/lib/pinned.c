@@ -16,12 +16,18 @@
 #include <unistd.h>
 
 #include "skel.h"
+#include "upgrade.h"
 
 static const char *const prog_names[CB_PROGS] = {
 	[CB_PROG_XDP] = "cb_xdp_ingress",
 	[CB_PROG_TC_IN] = "cb_tc_ingress",
 	[CB_PROG_TC_OUT] = "cb_tc_egress",
 };
+
+const char *cb_prog_name(enum cb_prog p)
+{
+	return prog_names[p];
+}
 
 void cb_state_path(const struct cb_state *st, const char *rel, char *buf, size_t len)
 {
@@ -268,6 +274,8 @@ int cb_state_open_opts(const char *pin, int flags, const struct cb_state_opts *o
 	/* Version 0: state just created, by us or by a process that raced us. */
 	if (found == 0 && (e = cb_meta_init(&st->maps)) && e != -EPROTO)
 		return cb_err_set(err, e, "write layout version: %s", strerror(-e));
+	if (found == 0 && !e && (e = cb_meta_set_build(&st->maps, err)))
+		return e;
 	return check_opts(st, opts, err);
 }
 

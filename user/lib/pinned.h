@@ -49,6 +49,8 @@ void cb_state_close(struct cb_state *st);
 /* For a long-lived process (the agent): hold the lock only while changing state. */
 int cb_state_lock(struct cb_state *st, struct cb_err *err);
 void cb_state_unlock(struct cb_state *st);
+/* "cb_xdp_ingress", ...: the program's name in the object and under progs/. */
+const char *cb_prog_name(enum cb_prog p);
 /* A pinned program; the caller closes the fd. */
 int cb_state_prog(const struct cb_state *st, enum cb_prog p, struct cb_err *err);
 /* Path of an object under the pin path, e.g. maps/cb_ct. */

@@ -2,6 +2,7 @@
 #include "skel.h"
 
 #include <bpf/libbpf.h>
+#include <linux/bpf.h>
 #include <errno.h>
 #include <string.h>
 
@@ -17,5 +18,27 @@ int cb_dp_open(struct bpf_object **obj, struct cb_err *err)
 	*obj = bpf_object__open_mem(elf, len, &opts);
 	if (!*obj)
 		return cb_err_set(err, -errno, "open the embedded BPF object: %s", strerror(errno));
+	return 0;
+}
+
+int cb_dp_build_id(uint64_t *id, struct cb_err *err)
+{
+	struct bpf_program *prog;
+	struct bpf_object *obj;
+	uint64_t h = CB_FNV1A_INIT;
+	int e = cb_dp_open(&obj, err);
+
+	if (e)
+		return e;
+	/* The instructions as compiled, before relocation: what makes two builds' programs differ. */
+	bpf_object__for_each_program(prog, obj) {
+		const char *name = bpf_program__name(prog);
+
+		h = cb_fnv1a(h, name, strlen(name));
+		h = cb_fnv1a(h, bpf_program__insns(prog),
+			     bpf_program__insn_cnt(prog) * sizeof(struct bpf_insn));
+	}
+	bpf_object__close(obj);
+	*id = h ? h : 1;
 	return 0;
 }

@@ -7,11 +7,19 @@
 #ifndef CB_SKEL_H
 #define CB_SKEL_H
 
+#include <stdint.h>
 #include "base.h"
 
 struct bpf_object;
 
 /* The embedded object, opened (not loaded): 0, or -errno with err set. Close with bpf_object__close. */
 int cb_dp_open(struct bpf_object **obj, struct cb_err *err);
+
+/*
+ * The identity of the embedded programs: a hash of their instructions (two
+ * builds of the same programs agree; never 0). It is what cb_meta.prog_id
+ * records of the pinned programs.
+ */
+int cb_dp_build_id(uint64_t *id, struct cb_err *err);
 
 #endif

@@ -289,8 +289,9 @@ int cb_canary_off(const struct cb_maps *m, const struct cb_svc_key *k)
  * Forget the flows of a deleted service: its id will be handed out again,
  * and a late reply of an old connection must not count for the new owner.
  */
-static void flows_purge(int fd, size_t ksz, size_t vsz, size_t id_off, uint32_t svc_id)
+static uint64_t flows_purge(int fd, size_t ksz, size_t vsz, size_t id_off, uint32_t svc_id)
 {
+	uint64_t deleted = 0;
 	enum { BATCH = 1024 };
 	uint8_t *keys = calloc(BATCH, ksz), *vals = calloc(BATCH, vsz), *gone = calloc(BATCH, ksz);
 	uint32_t in = 0, out = 0;
@@ -311,7 +312,7 @@ static void flows_purge(int fd, size_t ksz, size_t vsz, size_t id_off, uint32_t 
 				memcpy(gone + (size_t)ngone++ * ksz, keys + (size_t)i * ksz, ksz);
 		}
 		for (uint32_t i = 0; i < ngone; i++)
-			bpf_map_delete_elem(fd, gone + (size_t)i * ksz);
+			deleted += bpf_map_delete_elem(fd, gone + (size_t)i * ksz) == 0;
 		if (err)
 			break;
 		in = out;
@@ -320,6 +321,7 @@ static void flows_purge(int fd, size_t ksz, size_t vsz, size_t id_off, uint32_t 
 	free(keys);
 	free(vals);
 	free(gone);
+	return deleted;
 }
 
 int cb_svc_del(const struct cb_maps *m, const struct cb_svc_key *k)
@@ -354,12 +356,14 @@ int cb_svc_del(const struct cb_maps *m, const struct cb_svc_key *k)
 	}
 	cb_overrides_purge(m, svc.id);
 	hists_del(m, svc.id);
-	flows_purge(m->ct, sizeof(struct cb_ct_key), sizeof(struct cb_ct_entry),
-		    offsetof(struct cb_ct_entry, svc_id), svc.id);
+	cb_global_add_user(m, CB_G_CT_DELETE_USER,
+			   flows_purge(m->ct, sizeof(struct cb_ct_key), sizeof(struct cb_ct_entry),
+				       offsetof(struct cb_ct_entry, svc_id), svc.id));
 	flows_purge(m->rev, sizeof(struct cb_ct_key), sizeof(struct cb_rev_entry),
 		    offsetof(struct cb_rev_entry, svc_id), svc.id);
-	flows_purge(m->pend, sizeof(struct cb_ct_key), sizeof(struct cb_ct_entry),
-		    offsetof(struct cb_ct_entry, svc_id), svc.id);
+	cb_global_add_user(m, CB_G_PEND_DELETE_USER,
+			   flows_purge(m->pend, sizeof(struct cb_ct_key), sizeof(struct cb_ct_entry),
+				       offsetof(struct cb_ct_entry, svc_id), svc.id));
 	flows_purge(m->pend_rev, sizeof(struct cb_ct_key), sizeof(struct cb_rev_entry),
 		    offsetof(struct cb_rev_entry, svc_id), svc.id);
 	flows_purge(m->frag, sizeof(struct cb_frag_key), sizeof(struct cb_frag_val),
