@@ -71,8 +71,10 @@ test_flood_keeps_established() {
 	must service add h1 --vip "$LAB_VIP4" --port 53 --proto udp
 	must backend add h1 stable 10.20.1.2:53
 	must weight set web 0
+	# Idle through the floods (a request at the start and 33 s later): an
+	# entry a flood could evict is not refreshed meanwhile.
 	bg_client "$LAB_NS_CL" "$ka" keepalive --addr "$LAB_VIP4" --port "$LAB_VIP_PORT" \
-		-c 40 --duration-ms 60000 --interval-ms 250
+		-c 40 --duration-ms 40000 --interval-ms 33000
 	sleep 1
 	must weight set web 100
 	before=$(evidence web)
@@ -81,22 +83,23 @@ test_flood_keeps_established() {
 		flood_cfg "$kind" "$cfg"
 		n=1000000
 		[ "$kind" = synack ] && n=2000000    # a pair per flow
-		trafgen_run "$LAB_NS_CL2" "$cfg" "$n" 250kpps
+		trafgen_run "$LAB_NS_CL2" "$cfg" "$n" 250000pps
 	done
 	t1=$(date +%s%N)
 	echo "    floods: 5,000,000 frames (4,000,000 flows) in $(((t1 - t0) / 1000000)) ms"
-	[ $(((t1 - t0) / 1000000)) -lt 55000 ] || fail "the floods outlasted the keep-alive client"
+	[ $(((t1 - t0) / 1000000)) -lt 31000 ] || fail "the floods outlasted the keep-alive client's idle time"
 	wait "$BG_PID" || fail "keepalive client: exit $?"
 	CL_OUT=$(cat "$ka")
 	echo "    keep-alive: $CL_OUT"
-	[ "$(jget "$CL_OUT" '(d["errors"], d["changed"], sum(v for k, v in d["backends"].items() if k.startswith("s")))')" = \
-		"0 0 40" ] || fail "keep-alive connections disturbed by the floods: $CL_OUT"
+	[ "$(jget "$CL_OUT" '(d["errors"], d["changed"], sum(v for k, v in d["backends"].items() if k.startswith("s")), d["requests"] >= 80)')" = \
+		"0 0 40 True" ] || fail "keep-alive connections disturbed by the floods: $CL_OUT"
 	after=$(evidence web)
 	echo "    web evidence (connections resets_b resets_c drops failures): before $before, after $after"
 	[ "$after" = "$before" ] || fail "the floods changed the evidence: $before -> $after"
 	miss=$(dp_counter CT_MISS)
-	echo "    conntrack misses (the bare ACKs, passed untouched): $miss"
-	[ "$miss" -ge 900000 ] 2>/dev/null || fail "the bare ACKs were not counted as misses: $miss"
+	# (Frames the node's veth ring had no room for never reach the datapath.)
+	echo "    conntrack misses (bare ACKs and evicted pairs' ACKs, passed untouched): $miss"
+	[ "$miss" -ge 500000 ] 2>/dev/null || fail "the bare ACKs were not counted as misses: $miss"
 	must service del h1
 	must service del web
 }
@@ -129,7 +132,7 @@ test_forged_packets_change_no_evidence() {
 		forged_cfg "$kind" "$cfg"
 		n=1000
 		[ "$kind" = bad_syn ] && n=600      # 300 tuples, each twice
-		trafgen_run "$LAB_NS_CL2" "$cfg" "$n" 20kpps
+		trafgen_run "$LAB_NS_CL2" "$cfg" "$n" 20000pps
 	done
 	sleep 0.5
 	after=$(evidence web)
@@ -178,7 +181,7 @@ download() {
 # IPv6: the hop's "fragmentation needed" / "packet too big", sent to the VIP,
 # reaches the backend translated, and the download completes as directly.
 test_pmtu_download_through_vip() {
-	local got vip url n
+	local got vip url n ns
 	pmtu_lab
 	attach_all xdp
 	echo nrt >>"$WORK/attached"
@@ -186,8 +189,14 @@ test_pmtu_download_through_vip() {
 	svc_web
 	must service add web6 --vip "$LAB_VIP6" --port "$LAB_VIP_PORT" --proto tcp
 	for b in $LAB_STABLE6; do must backend add web6 stable "$b"; done
-	for vip in 10.20.1.2:8080 "[fd20:1::2]:8080" "$LAB_VIP4" "[$LAB_VIP6]"; do
+	# Through the VIP first, and every backend's learned path MTUs flushed
+	# before each download: none may ride on what a direct download taught.
+	for vip in "$LAB_VIP4" "[$LAB_VIP6]" 10.20.1.2:8080 "[fd20:1::2]:8080"; do
 		url="http://$vip/big"
+		for ns in "$LAB_NS_S1" "$LAB_NS_S2" "$LAB_NS_S3" "$LAB_NS_S4"; do
+			ip -n "$ns" route flush cache && ip -n "$ns" -6 route flush cache ||
+				fail "cannot flush the route cache of $ns"
+		done
 		got=$(download "$LAB-far" "$url")
 		echo "    $url across the 1280-byte hop: ${got% *} bytes in ${got#* } s"
 		[ "${got% *}" = 307200 ] || fail "download of $url across the 1280-byte hop: $got"
@@ -276,7 +285,8 @@ test_upgrade_under_load() {
 	sleep 2
 	out=$(node "$next" -p "$PIN" attach ncl --mode xdp 2>&1) || fail "upgrade: $out"
 	echo "    $out"
-	grep -q "upgraded in place on 8 hooks" <<<"$out" || fail "upgrade did not switch 8 hooks: $out"
+	# 7 interfaces: tc egress on each, an XDP link on 6, tc ingress on ncl2.
+	grep -q "upgraded in place on 14 hooks" <<<"$out" || fail "upgrade did not switch 14 hooks: $out"
 	after=$(prog_ids)
 	echo "    programs before: $before"
 	echo "    programs after:  $after"

@@ -9,8 +9,10 @@
                                                  from any other source never arrive);
                                                  prints {"ok", "errors", "backends", "sizes"}
   netprobe.py ttl1 ADDR PORT                     a TCP SYN with TTL / hop limit 1 to
-                                                 ADDR:PORT; prints {"from", "quoted_dst",
-                                                 "quoted_dport"} of the ICMP time exceeded
+                                                 ADDR:PORT; prints {"from", "type",
+                                                 "quoted_dst", "quoted_dport"} of the ICMP
+                                                 error it draws (time exceeded, or
+                                                 unreachable from a hop with no route)
 
 Everything is bounded in time; the exit status is 0 unless the arguments are wrong
 or a socket cannot be made.
@@ -76,7 +78,7 @@ def ttl1(addr, port, wait_s=2.0):
         pass
     except OSError:
         pass
-    result = {"from": None, "quoted_dst": None, "quoted_dport": None}
+    result = {"from": None, "type": None, "quoted_dst": None, "quoted_dport": None}
     end = time.monotonic() + wait_s
     while time.monotonic() < end:
         r, _, _ = select.select([icmp], [], [], max(0.0, end - time.monotonic()))
@@ -87,7 +89,7 @@ def ttl1(addr, port, wait_s=2.0):
             ihl = (data[0] & 0xF) * 4     # IPv4 raw sockets see the IP header
             data = data[ihl:]
         kind = data[0]
-        if (v6 and kind != 3) or (not v6 and kind != 11):
+        if kind not in ((1, 3) if v6 else (3, 11)):
             continue
         inner = data[8:]
         if v6:
@@ -96,7 +98,7 @@ def ttl1(addr, port, wait_s=2.0):
         else:
             dst = socket.inet_ntop(socket.AF_INET, inner[16:20])
             l4 = inner[(inner[0] & 0xF) * 4:]
-        result = {"from": peer[0], "quoted_dst": dst,
+        result = {"from": peer[0], "type": kind, "quoted_dst": dst,
                   "quoted_dport": struct.unpack("!H", l4[2:4])[0] if len(l4) >= 4 else None}
         break
     tcp.close()
