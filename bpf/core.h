@@ -95,7 +95,14 @@ static __always_inline int cb_service_in(const struct cb_ctx *c, struct cb_pctx 
 		return cb_flow_place(x, 1, 0);
 	}
 	if (ct) {
-		/* A new connection on the port of a closed one: the old entries go. */
+		/*
+		 * A new connection on the port of a closed one: the old entries go,
+		 * but not for a SYN that is not one (a forgery must not end a flow).
+		 */
+		if (x->is_syn && !cb_syn_ok(c, p)) {
+			cb_count(CB_G_PASS_BAD_CSUM);
+			return CB_ACT_PASS;
+		}
 		cb_rev_key(&rk, p, &ct->baddr, ct->bport);
 		bpf_map_delete_elem(&cb_rev, &rk);
 		cb_ct_del(&cb_ct, &x->key, CB_G_CT_DELETE);

@@ -67,6 +67,11 @@ static __always_inline int cb_frag_in(const struct cb_ctx *c, struct cb_pctx *x)
 	union cb_addr to;
 	__u8 dst;
 
+	/* Expiring here: the stack's (its error quotes the fragment as it came). */
+	if (p->ttl <= 1 && !c->egress) {
+		cb_count(CB_G_PASS_TTL);
+		return CB_ACT_PASS;
+	}
 	cb_frag_key(&fk, p, &p->saddr, &p->daddr);
 	fv = bpf_map_lookup_elem(&cb_frag, &fk);
 	if (!fv) {
@@ -80,10 +85,6 @@ static __always_inline int cb_frag_in(const struct cb_ctx *c, struct cb_pctx *x)
 	to = fv->addr;
 	dst = fv->dst;
 	st = cb_track_stats(fv->svc_id, fv->track);
-	if (dst && p->ttl <= 1 && !c->egress) {
-		cb_count(CB_G_PASS_TTL);
-		return CB_ACT_PASS;
-	}
 	if (cb_rewrite_addr(c, p, dst, &to))
 		return CB_ACT_DROP;
 	cb_count(CB_G_FRAG_NAT);

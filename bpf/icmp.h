@@ -27,7 +27,7 @@ struct cb_icmp {
 	__u32 icmp_off;       /* ICMP header */
 	__u32 in_l3;          /* quoted IP header */
 	__u32 in_l4;          /* quoted TCP/UDP header */
-	__u32 in_len;         /* bytes of the quoted L4 header present */
+	__u32 msg_end;        /* end of the IP datagram: a frame's trailer is no part of the message */
 	__u8 in_proto;
 	union cb_addr in_saddr, in_daddr;
 	__be16 in_sport, in_dport;
@@ -37,11 +37,11 @@ struct cb_icmp {
 static __always_inline int cb_icmp_quote(const struct cb_ctx *c, const struct cb_pkt *p,
 					 struct cb_icmp *q)
 {
-	void *end = cb_data_end(c);
 	__u8 *l4;
 
 	q->icmp_off = p->l4_off;
 	q->in_l3 = p->l4_off + 8;
+	q->msg_end = p->l4_off + p->l4_len;
 	if (p->family == CB_AF_INET) {
 		struct iphdr *ip = cb_xdp_ptr(c, q->in_l3, sizeof(*ip));
 
@@ -63,21 +63,28 @@ static __always_inline int cb_icmp_quote(const struct cb_ctx *c, const struct cb
 	}
 	if (q->in_proto != IPPROTO_TCP && q->in_proto != IPPROTO_UDP)
 		return -1;
+	/*
+	 * Everything the rewrite touches within reach (the quoted header up to
+	 * its L4 checksum): a quote deeper than that passes as it came.
+	 */
 	l4 = cb_xdp_ptr(c, q->in_l4, 4);
-	if (!l4)
+	if (!l4 || q->in_l4 + 4 > q->msg_end || q->in_l4 + 20 > CB_MAX_OFF)
 		return -1;
 	__builtin_memcpy(&q->in_sport, l4, 2);
 	__builtin_memcpy(&q->in_dport, l4 + 2, 2);
-	q->in_len = (__u32)((void *)end - (void *)l4);
 	return 0;
 }
 
-/* Add diff to the 16-bit checksum at off (when it lies in the packet); returns its own change. */
-static __always_inline __u32 cb_icmp_fix(const struct cb_ctx *c, __u32 off, __u32 diff, int udp)
+/*
+ * Add diff to the 16-bit checksum at off (when it lies in the message, end
+ * its end); returns its own change.
+ */
+static __always_inline __u32 cb_icmp_fix(const struct cb_ctx *c, __u32 off, __u32 end, __u32 diff,
+					 int udp)
 {
 	__u16 *f = cb_xdp_ptr(c, off, 2), old, nw;
 
-	if (!f)
+	if (!f || off + 2 > end)
 		return 0;
 	old = *f;
 	if (udp && old == 0)
@@ -125,7 +132,7 @@ static __always_inline int cb_icmp_rewrite(const struct cb_ctx *c, const struct 
 
 		d_outer = cb_icmp_addr(c, off, old, na, v4);
 		if (v4)
-			cb_icmp_fix(c, p->l3_off + offsetof(struct iphdr, check), d_outer, 0);
+			cb_icmp_fix(c, p->l3_off + offsetof(struct iphdr, check), q->msg_end, d_outer, 0);
 	}
 	/* The quoted addresses and port, and the checksums that cover them. */
 	d_addr = cb_icmp_addr(c, q->in_l3 + (v4 ? (src ? offsetof(struct iphdr, saddr) : offsetof(struct iphdr, daddr))
@@ -137,13 +144,15 @@ static __always_inline int cb_icmp_rewrite(const struct cb_ctx *c, const struct 
 	d_msg = cb_csum_fold32((__u64)d_addr + d_port);
 	if (v4)
 		d_msg = cb_csum_fold32((__u64)d_msg +
-				       cb_icmp_fix(c, q->in_l3 + offsetof(struct iphdr, check), d_addr, 0));
+				       cb_icmp_fix(c, q->in_l3 + offsetof(struct iphdr, check), q->msg_end,
+						   d_addr, 0));
 	csum_l4 = q->in_l4 + (udp ? offsetof(struct udphdr, check) : offsetof(struct tcphdr, check));
-	d_msg = cb_csum_fold32((__u64)d_msg + cb_icmp_fix(c, csum_l4, cb_csum_fold32((__u64)d_addr + d_port), udp));
+	d_msg = cb_csum_fold32((__u64)d_msg + cb_icmp_fix(c, csum_l4, q->msg_end,
+							   cb_csum_fold32((__u64)d_addr + d_port), udp));
 	/* ICMPv6 sums the outer addresses too (its pseudo-header); ICMPv4 only the message. */
 	if (!v4)
 		d_msg = cb_csum_fold32((__u64)d_msg + d_outer);
-	cb_icmp_fix(c, q->icmp_off + 2, d_msg, 0);
+	cb_icmp_fix(c, q->icmp_off + 2, q->msg_end, d_msg, 0);
 	return 0;
 }
 

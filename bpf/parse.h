@@ -105,8 +105,12 @@ static __always_inline int cb_parse_l4(const struct cb_ctx *c, struct cb_pkt *p)
 		if ((void *)(uh + 1) > end)
 			return CB_G_PASS_MALFORMED;
 		ulen = bpf_ntohs(uh->len);
-		/* A first fragment holds only the start of the datagram uh->len covers. */
-		if (ulen < sizeof(*uh) || (ulen > p->l4_len && p->frag != CB_FRAG_FIRST))
+		/*
+		 * The header within the IP datagram (a frame's trailer is no part
+		 * of it); a first fragment holds only the start of what uh->len covers.
+		 */
+		if (p->l4_len < sizeof(*uh) || ulen < sizeof(*uh) ||
+		    (ulen > p->l4_len && p->frag != CB_FRAG_FIRST))
 			return CB_G_PASS_MALFORMED;
 		if (ulen > p->l4_len)
 			ulen = p->l4_len;

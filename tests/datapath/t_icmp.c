@@ -49,6 +49,11 @@ static void run_error(struct lab *l, enum hook h, const struct flow *f, const ch
 				    what == PMTU && f->family == 4 ? 4 : what == UNREACH ? 3 : 0,
 				    what == PMTU ? 1280 : 0, q, qlen, keep);
 
+	/* Now and then a frame trailer (Ethernet padding): no part of the message. */
+	if (keep && what == UNREACH) {
+		memset(err + len, 0xa5, 18);
+		len += 18;
+	}
 	run_pkt(l, h, err, len, 0, &o);
 	assert_int_equal(o.verdict, V_PASS);
 	assert_int_equal(pkt_icmp_check(o.data, o.len, v), 0);

@@ -14,6 +14,7 @@
  * 100,000 packets, at most 20 s.
  * Needs root: it moves into a network namespace of its own.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -44,6 +45,7 @@ struct fuzz {
 	struct fz_tally tally;
 	struct fz_counters c0, c1;
 	uint64_t passed, failed, mutated;
+	uint64_t trace_from, trace_to;   /* DPFUZZ_TRACE=FROM:TO */
 };
 
 static double now_s(void)
@@ -126,6 +128,37 @@ static void report(struct fuzz *z, uint64_t iter, const struct fz_pkt *p, enum f
 	printf("dpfuzz: the whole run up to it: dp_fuzz %s--seed 0x%llx --count %llu --batch 1\n",
 	       fz_waive_srr ? "--waive srr " : "", (unsigned long long)z->o.seed,
 	       (unsigned long long)iter + 1);
+}
+
+/*
+ * DPFUZZ_TRACE=FROM:TO: one line per run of those iterations (tuple, TCP
+ * flags and numbers, verdict): the history of a flow behind a counter
+ * mismatch, found with grep.
+ */
+static void trace(struct fuzz *z, uint64_t i, const struct fz_pkt *p, enum fz_hook h,
+		  const struct fz_run *r)
+{
+	char a[INET6_ADDRSTRLEN], b[INET6_ADDRSTRLEN];
+	struct fz_view v;
+
+	fz_parse(p->data, p->len, &v);
+	if (v.cls == FZ_C_PASS && !v.family)
+		return;
+	inet_ntop(v.family == 4 ? AF_INET : AF_INET6, v.saddr.b, a, sizeof(a));
+	inet_ntop(v.family == 4 ? AF_INET : AF_INET6, v.daddr.b, b, sizeof(b));
+	struct fz_tuple t = { .family = (uint8_t)v.family, .proto = (uint8_t)v.proto,
+			      .sport = v.sport, .dport = v.dport, .saddr = v.saddr, .daddr = v.daddr };
+	const struct fz_flow *f = fz_model_find(z->model, &t);
+
+	if (!f)
+		f = fz_model_find_reply(z->model, &z->lab, &t);
+	printf("trace %llu %s %s: %s.%u > %s.%u proto %d flags %02x seq %08x ack %08x -> %s (%s)",
+	       (unsigned long long)i, fz_hook_name(h), fz_side_name(p->side[h]), a, v.sport, b,
+	       v.dport, v.proto, v.tcp_flags, v.seq, v.ack, VERDICT[r->verdict], p->desc);
+	if (f)
+		printf(" model: verified %d synack %d (%08x) syn_open %d counted %d closing %d",
+		       f->verified, f->synack, f->server_isn, f->syn_open, f->counted, f->closing);
+	printf("\n");
 }
 
 static int batch_end(struct fuzz *z, uint64_t first, uint64_t last)
@@ -226,6 +259,9 @@ static int fuzz(struct fuzz *z)
 	uint64_t i, first = 0;
 	char why[512];
 
+	if (getenv("DPFUZZ_TRACE") &&
+	    sscanf(getenv("DPFUZZ_TRACE"), "%lu:%lu", &z->trace_from, &z->trace_to) != 2)
+		z->trace_to = 0;
 	for (i = 0; i < z->o.count; i++) {
 		uint64_t x = z->o.seed ^ (i * 0xd1342543de82ef95ULL);
 		struct rng rg;
@@ -262,6 +298,8 @@ static int fuzz(struct fuzz *z)
 				report(z, i, &p, (enum fz_hook)h, &r, why);
 				goto fail;
 			}
+			if (z->trace_to && i >= z->trace_from && i <= z->trace_to)
+				trace(z, i, &p, (enum fz_hook)h, &r);
 		}
 		z->passed++;
 	}

@@ -174,7 +174,8 @@ struct fz_tuple {
 struct fz_flow {
 	struct fz_tuple t;       /* client -> VIP as the client sent it */
 	int svc, be;
-	int closing;             /* a FIN or RST went through, either way */
+	int closing;             /* a RST went through, or a FIN each way (as the datapath tells) */
+	int fin_client, fin_backend;
 	double last;             /* when a packet of it was last NATed (s) */
 	/*
 	 * TCP, as SPEC tells it: a connect (its SYN's sequence number) is

@@ -236,6 +236,9 @@ void fz_parse(const uint8_t *p, size_t len, struct fz_view *v)
 		v->icmp = 1;
 		v->l4_len = l4n;
 		v->csum_off = v->l4 + 2;
+		/* The quoted ports (after an IPv4 header of up to 60 bytes) must be in reach too. */
+		if (v->l4 + 8 + 60 + 4 > FZ_DEEP)
+			gray_why(v, "ICMP error quoting deeper than 400 bytes");
 		return;
 	}
 	if (v->proto == IPPROTO_TCP) {
@@ -473,6 +476,7 @@ static void tcp_client(struct fz_flow *f, const struct fz_view *v, struct fz_tal
 			f->syn_open = 1;
 			f->syn_t = now;
 			f->synack = f->verified = f->counted = f->failed = f->fuzzy = 0;
+			f->closing = f->fin_client = f->fin_backend = 0;
 		} else if (!f->syn_open) {
 			f->syn_open = 1;
 			f->syn_t = now;
@@ -485,7 +489,6 @@ static void tcp_client(struct fz_flow *f, const struct fz_view *v, struct fz_tal
 				count(f, t->conn_lo, t->conn_hi, k);
 			}
 		}
-		f->closing = 0;
 	} else if (!f->verified && (v->tcp_flags & 0x16) == 0x10 && f->synack &&
 		   v->ack == f->server_isn + 1) {
 		f->verified = 1;
@@ -494,13 +497,13 @@ static void tcp_client(struct fz_flow *f, const struct fz_view *v, struct fz_tal
 			count(f, t->conn_lo, t->conn_hi, k);
 		}
 	}
-	if (v->tcp_flags & 0x05)
-		f->closing = 1;
+	f->fin_client |= v->tcp_flags & 0x01;
+	f->closing |= (v->tcp_flags & 0x04) || (f->fin_client && f->fin_backend);
 	if ((v->tcp_flags & 0x04) && f->verified)
 		t->rst_client[k]++;
 }
 
-/* A backend's TCP segment of flow f, reverse-NATed: a SYN-ACK or RST answers a pending SYN. */
+/* A backend's TCP segment of flow f, reverse-NATed: it answers a pending SYN (a SYN-ACK, a RST, anything). */
 static void tcp_backend(struct fz_flow *f, const struct fz_view *v, struct fz_tally *t, int k)
 {
 	if (f->verified) {
@@ -508,7 +511,8 @@ static void tcp_backend(struct fz_flow *f, const struct fz_view *v, struct fz_ta
 			t->rst_backend[k]++;
 			t->rst_backend_hi[k]++;
 		}
-	} else if (f->syn_open && (v->tcp_flags & 0x06)) {
+	} else if (f->syn_open) {
+		/* Any answer ends the attempt; a bare ACK (TIME_WAIT) only until the SYN comes again. */
 		f->syn_open = 0;
 		if ((v->tcp_flags & 0x12) == 0x12) {
 			f->synack = 1;
@@ -522,8 +526,11 @@ static void tcp_backend(struct fz_flow *f, const struct fz_view *v, struct fz_ta
 			}
 		}
 	}
-	if (v->tcp_flags & 0x05)
-		f->closing = 1;
+	/* Before its handshake a backend's FIN or RST only answers the SYN: it closes nothing. */
+	if (!f->verified)
+		return;
+	f->fin_backend |= v->tcp_flags & 0x01;
+	f->closing |= (v->tcp_flags & 0x04) || (f->fin_client && f->fin_backend);
 }
 
 static int check_forward(const struct fz_lab *lab, struct fz_model *m, enum fz_hook h,
@@ -641,9 +648,15 @@ static enum svc_pass service_pass(struct fz_model *m, enum fz_hook h, const uint
 		return SP_PASS_TTL;
 	if (v->proto != IPPROTO_TCP)
 		return SP_NAT;
-	if ((v->tcp_flags & 0x12) == 0x02)
-		return syn_sums_ok(in, v, h) ? SP_NAT : SP_PASS_CSUM;
 	f = fz_model_find(m, &tp);
+	/*
+	 * A SYN must have right checksums to make or restart a flow; on a live
+	 * verified flow it goes to the flow's backend like any other segment.
+	 * Of a tuple the model knows, the datapath's state decides (the model
+	 * follows it only roughly there); of one nobody opened, never a flow.
+	 */
+	if ((v->tcp_flags & 0x12) == 0x02)
+		return syn_sums_ok(in, v, h) ? SP_NAT : f ? SP_EITHER : SP_PASS_CSUM;
 	if (!f)
 		return SP_PASS_MISS;
 	idle = mono_s() - f->last;
@@ -734,6 +747,14 @@ static int judge_frag(const struct fz_lab *lab, enum fz_hook h, const uint8_t *i
 	int redirect = r->verdict == FZ_V_REDIRECT;
 	union cb_addr na;
 
+	/* Its TTL expires here, on the way in: the stack's, as it came. */
+	if (v->ttl <= 1 && h != FZ_TC_OUT) {
+		if (r->verdict != FZ_V_PASS || r->out_len != in_len || memcmp(r->out, in, in_len))
+			return fz_failf(why, wlen, "fragment with TTL %u not passed as it came", v->ttl);
+		/* Counted as expiring, or as a fragment the parse stopped at first: either. */
+		t->untouched++;
+		return 0;
+	}
 	if (r->verdict == FZ_V_DROP) {
 		if (src_be < 0)
 			return fz_failf(why, wlen, "fragment dropped, but not from a backend");
