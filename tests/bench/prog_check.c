@@ -108,14 +108,19 @@ int v_established(struct meas *m, const struct counters *a, const struct counter
 	return 0;
 }
 
+/*
+ * A SYN makes a pending flow (its connection counts once its outcome is
+ * known): one per run, forwarded, split by the weight (its packet's track).
+ */
 int v_new(struct meas *m, const struct counters *a, const struct counters *b, uint64_t runs)
 {
-	uint64_t canary = DT(a, b, 1, connections), all = DT(a, b, 0, connections) + canary;
+	uint64_t canary = DT(a, b, 1, packets), all = DT(a, b, 0, packets) + canary;
 
-	if (all != runs || dg(a, b, CB_G_FWD_REDIRECT) != runs)
-		return fail(m->name, "counters: %llu connections, %llu redirects, for %llu runs",
-			    (unsigned long long)all, (unsigned long long)dg(a, b, CB_G_FWD_REDIRECT),
-			    (unsigned long long)runs);
+	if (all != runs || dg(a, b, CB_G_FWD_REDIRECT) != runs || dg(a, b, CB_G_PEND_INSERT) != runs)
+		return fail(m->name, "counters: %llu packets, %llu redirects, %llu pending flows, "
+			    "for %llu runs", (unsigned long long)all,
+			    (unsigned long long)dg(a, b, CB_G_FWD_REDIRECT),
+			    (unsigned long long)dg(a, b, CB_G_PEND_INSERT), (unsigned long long)runs);
 	/* The weight must have split them (10 %: far outside 5..15 % is not chance). */
 	if (runs >= 1000 && (canary * 20 < runs || canary * 20 > runs * 3))
 		return fail(m->name, "%llu of %llu new connections on canary at 10 %%",

@@ -55,7 +55,8 @@ int flow_open(struct lab *l, const struct svc *s, const char *client, uint16_t s
 	if (step(xdp, 0, l->if_backend, &p, XDP_REDIRECT, &o))
 		return -1;
 	p = (struct pkt_spec){ .family = s->family, .src_addr = &f->client, .dst_addr = &s->vip,
-			       .sport = sport, .dport = 80, .tcp_flags = TCP_ACK, .seq = 1001 };
+			       .sport = sport, .dport = 80, .tcp_flags = TCP_ACK, .seq = 1001,
+			       .ack = 5001 };   /* acknowledges the SYN-ACK: the flow is verified */
 	f->seq = 1001;
 	return step(xdp, 0, l->if_client, &p, XDP_REDIRECT, &o);
 }
