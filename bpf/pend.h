@@ -18,6 +18,33 @@
 #include "frag.h"
 
 /*
+ * The backend sees client:port -> backend:port: a flow of another service
+ * (a shared backend) may hold that reply tuple already. Its replies must
+ * stay its own; a new flow on it could not be told apart.
+ */
+static __always_inline int cb_rev_taken(const struct cb_ct_key *rk, const struct cb_pkt *p,
+					const struct cb_service *svc, const struct cb_backend *be)
+{
+	struct cb_baddr_key bk = { .addr = be->addr, .family = be->family };
+	struct cb_rev_entry *old;
+	__u32 *users;
+
+	/*
+	 * An address only one backend record uses is no other service's: the
+	 * small cb_baddr answers for the two lookups of big tables a new flow
+	 * would pay otherwise.
+	 */
+	users = bpf_map_lookup_elem(&cb_baddr, &bk);
+	if (users && *users <= 1)
+		return 0;
+	old = bpf_map_lookup_elem(&cb_rev, rk);
+	if (!old)
+		old = bpf_map_lookup_elem(&cb_pend_rev, rk);
+	return old && (old->svc_id != svc->id || old->vport != p->dport ||
+		       !cb_addr_eq(&old->vip, &p->daddr));
+}
+
+/*
  * A flow with no usable entry: track and backend by weight and Maglev, a
  * fresh entry (verified: a flow of cb_ct that lost its backend), DNAT.
  * new_flow: counted now as a connection (UDP: it has no handshake).
@@ -32,7 +59,6 @@ static __always_inline int cb_flow_new(const struct cb_ctx *c, struct cb_pctx *x
 	struct cb_backend *be = NULL;
 	struct cb_ct_key rk = {};
 	struct cb_track_stats *st;
-	struct cb_rev_entry *old;
 	struct cb_scratch *sc;
 	__u32 track, bid = 0;
 	int r;
@@ -64,17 +90,8 @@ static __always_inline int cb_flow_new(const struct cb_ctx *c, struct cb_pctx *x
 	sc = cb_scratch_get();
 	if (!sc)
 		return CB_ACT_DROP;
-	/*
-	 * The backend sees client:port -> backend:port: a flow of another
-	 * service (a shared backend) may hold that reply tuple already. Its
-	 * replies must stay its own; this flow cannot be told apart.
-	 */
 	cb_rev_key(&rk, p, &be->addr, be->port);
-	old = bpf_map_lookup_elem(&cb_rev, &rk);
-	if (!old)
-		old = bpf_map_lookup_elem(&cb_pend_rev, &rk);
-	if (old && (old->svc_id != svc->id || old->vport != p->dport ||
-		    !cb_addr_eq(&old->vip, &p->daddr))) {
+	if (cb_rev_taken(&rk, p, svc, be)) {
 		if (st)
 			st->drops++;
 		cb_count(CB_G_DROP_REV_COLLISION);

@@ -34,9 +34,10 @@
 #   tcp_ack many    ACKs of 8,192 flows (source ports in turn): established
 #                   flows. Netfilter picks each up on its first ACK
 #                   (nf_conntrack_tcp_loose, the default; such entries are
-#                   window-liberal, so later ACKs are valid), canary-bpf
-#                   creates its entry on the first packet too; after the warm
-#                   up every packet is a lookup hit in both.
+#                   window-liberal, so later ACKs are valid); canary-bpf takes
+#                   TCP state only from a SYN, so its flows get their
+#                   handshakes first (bench_prog warm, through the pinned
+#                   programs); after that every packet is a lookup hit in both.
 #   tcp_ack single  ACKs of one flow: one established flow.
 # A SYN first and then ACKs would not work for netfilter without the backend's
 # SYN-ACK: an ACK in SYN_SENT is INVALID (and kube-proxy drops INVALID), so
@@ -133,8 +134,15 @@ measure() {
 		left=$(innode "$PY" "$HERE/fwd_ctflush.py") || die "conntrack flush failed"
 		[ "${left:-0}" -lt 1000 ] || die "conntrack flush left $left entries"
 	elif [ "${cs#cb_}" != "$cs" ] && [ -z "${FWD_KEEP_CT:-}" ]; then
-		timeout 60 "$PY" "$HERE/fwd_mapclear.py" "$CBPIN/maps/cb_ct" "$CBPIN/maps/cb_rev" >/dev/null ||
-			die "cannot empty canary-bpf's cb_ct and cb_rev"
+		timeout 60 "$PY" "$HERE/fwd_mapclear.py" "$CBPIN/maps/cb_ct" "$CBPIN/maps/cb_rev" \
+			"$CBPIN/maps/cb_pend" "$CBPIN/maps/cb_pend_rev" >/dev/null ||
+			die "cannot empty canary-bpf's conntrack"
+		# Established flows are those whose handshake completed (the
+		# backends here never answer): their handshakes, through the programs.
+		case $mix in
+		tcp_ack/many) "$REPO/build/tests/bench_prog" warm "$CBPIN" "$VIP" 10.244.1.2 20000 "$POOL" ;;
+		tcp_ack/single) "$REPO/build/tests/bench_prog" warm "$CBPIN" "$VIP" 10.244.1.2 40000 1 ;;
+		esac >/dev/null || die "cannot establish the $mix flows in canary-bpf"
 	fi
 	pin_napi
 	# trafgen would change net.core.*mem and IRQ affinities otherwise.

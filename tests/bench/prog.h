@@ -26,6 +26,7 @@ int fail(const char *what, const char *fmt, ...) __attribute__((format(printf, 2
 
 int bench_prog(const struct opts *o);
 int bench_control(const struct opts *o);
+int bench_warm(int argc, char **argv);
 
 /*
  * --- packets: tests/datapath/pkt.c (pkt_build, pkt_check, pkt_addr). The

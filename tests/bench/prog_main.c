@@ -6,6 +6,8 @@
  *            multiple of a minimal parse-and-pass program (prog_cases.c)
  *   control  how fast a weight change is seen and a Maglev table rebuilt
  *            (prog_control.c)
+ *   warm     connections established in a pinned state by their handshakes,
+ *            for the forwarding benchmark (prog_warm.c)
  *
  * Results go to stdout as a table and, with --out, to FILE as JSON. --smoke
  * runs a few iterations only (make check) but checks every verdict as fully.
@@ -31,7 +33,8 @@ int fail(const char *what, const char *fmt, ...)
 
 static int usage(void)
 {
-	fprintf(stderr, "usage: bench_prog prog|control [--out FILE] [--smoke]\n");
+	fprintf(stderr, "usage: bench_prog prog|control [--out FILE] [--smoke]\n"
+		"       bench_prog warm PIN VIP CLIENT SPORT COUNT\n");
 	return 2;
 }
 
@@ -42,6 +45,8 @@ int main(int argc, char **argv)
 
 	if (argc < 2)
 		return usage();
+	if (!strcmp(argv[1], "warm"))
+		return bench_warm(argc, argv) ? 1 : 0;
 	for (int i = 2; i < argc; i++) {
 		if (!strcmp(argv[i], "--smoke"))
 			o.smoke = 1;
