@@ -132,8 +132,8 @@ static void report(struct fuzz *z, uint64_t iter, const struct fz_pkt *p, enum f
 
 /*
  * DPFUZZ_TRACE=FROM:TO: one line per run of those iterations (tuple, TCP
- * flags and numbers, verdict): the history of a flow behind a counter
- * mismatch, found with grep.
+ * flags and numbers, verdict, the model's view of the flow): the history of
+ * a flow behind a mismatch, found with grep or DPFUZZ_TRACE_MATCH.
  */
 static void trace(struct fuzz *z, uint64_t i, const struct fz_pkt *p, enum fz_hook h,
 		  const struct fz_run *r)
@@ -152,13 +152,19 @@ static void trace(struct fuzz *z, uint64_t i, const struct fz_pkt *p, enum fz_ho
 
 	if (!f)
 		f = fz_model_find_reply(z->model, &z->lab, &t);
-	printf("trace %llu %s %s: %s.%u > %s.%u proto %d flags %02x seq %08x ack %08x -> %s (%s)",
-	       (unsigned long long)i, fz_hook_name(h), fz_side_name(p->side[h]), a, v.sport, b,
-	       v.dport, v.proto, v.tcp_flags, v.seq, v.ack, VERDICT[r->verdict], p->desc);
-	if (f)
-		printf(" model: verified %d synack %d (%08x) syn_open %d counted %d closing %d",
-		       f->verified, f->synack, f->server_isn, f->syn_open, f->counted, f->closing);
-	printf("\n");
+	char line[512];
+	int n = snprintf(line, sizeof(line), "trace %llu %s %s: %s.%u > %s.%u proto %d flags %02x "
+			 "seq %08x ack %08x -> %s (%s)", (unsigned long long)i, fz_hook_name(h),
+			 fz_side_name(p->side[h]), a, v.sport, b, v.dport, v.proto, v.tcp_flags, v.seq,
+			 v.ack, VERDICT[r->verdict], p->desc);
+
+	if (f && n > 0 && (size_t)n < sizeof(line))
+		snprintf(line + n, sizeof(line) - (size_t)n, " model: verified %d synack %d (%08x) "
+			 "syn_open %d counted %d closing %d", f->verified, f->synack, f->server_isn,
+			 f->syn_open, f->counted, f->closing);
+	/* DPFUZZ_TRACE_MATCH=TEXT: only the lines that hold it (an address, "a.PORT >"). */
+	if (!getenv("DPFUZZ_TRACE_MATCH") || strstr(line, getenv("DPFUZZ_TRACE_MATCH")))
+		printf("%s\n", line);
 }
 
 static int batch_end(struct fuzz *z, uint64_t first, uint64_t last)
