@@ -334,7 +334,8 @@ test_environment_errors() {
 		fail "cannot write cb_meta"
 	cb weight set web 50
 	one_line_error 1 weight set web 50
-	[[ $CB_ERR == *"layout version 99"* ]] || fail "layout: $CB_ERR"
+	[[ $CB_ERR == *"layout version 99"* && $CB_ERR == *"canary-bpf detach IF"* &&
+		$CB_ERR == *"rm -r $PIN"* ]] || fail "layout: not refused with the steps to take: $CB_ERR"
 	# shellcheck disable=SC2086 # the bytes, one word each
 	bpftool map update pinned "$PIN/maps/cb_meta" key 0 0 0 0 value $meta
 	must -j weight get web

@@ -3,6 +3,7 @@
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/magic.h>
@@ -192,6 +193,33 @@ static int open_maps(struct cb_state *st, struct cb_err *err)
 	return 0;
 }
 
+/* The interfaces whose XDP links are pinned (links/xdp-IFNAME), for a message. */
+static void attached_names(const struct cb_state *st, char *buf, size_t len)
+{
+	char dir[PATH_MAX];
+	struct dirent *d;
+	size_t n = 0;
+	DIR *dh;
+
+	snprintf(buf, len, "XDP on: none; tc ones: see `tc filter show dev IF ingress`");
+	cb_state_path(st, "links", dir, sizeof(dir));
+	if (!(dh = opendir(dir)))
+		return;
+	while ((d = readdir(dh)) && n + 2 < len) {
+		if (strncmp(d->d_name, "xdp-", 4))
+			continue;
+		if (!n)
+			n = (size_t)snprintf(buf, len, "XDP on:");
+		n += (size_t)snprintf(buf + n, n < len ? len - n : 0, " %s", d->d_name + 4);
+	}
+	closedir(dh);
+	for (char *c = buf; *c; c++)
+		if (*c == ':' && c[1] && c[1] != ' ')
+			*c = '.';   /* link names keep dots as colons (bpffs) */
+	if (n && n + 2 < len)
+		snprintf(buf + n, len - n, "; and any with tc filters");
+}
+
 int cb_state_open(const char *pin, int flags, struct cb_state *st, struct cb_err *err)
 {
 	return cb_state_open_opts(pin, flags, NULL, st, err);
@@ -263,10 +291,16 @@ int cb_state_open_opts(const char *pin, int flags, const struct cb_state_opts *o
 	if ((e = open_map(st, CB_MAP_meta, err)))
 		return e;
 	e = cb_meta_check(&st->maps, &found);
-	if (e == -EPROTO && found != 0)
+	if (e == -EPROTO && found != 0) {
+		char ifs[256];
+
+		attached_names(st, ifs, sizeof(ifs));
 		return cb_err_set(err, e, "pinned state under %s has layout version %u; this canary-bpf "
-			    "reads version %d (detach, remove %s, configure again)", pin, found,
-			    CB_LAYOUT_VERSION, pin);
+			    "reads version %d and cannot migrate it: with the binary that made it, "
+			    "`canary-bpf detach IF` for each interface (%s), then `rm -r %s`, then "
+			    "attach and configure again with this one (an agent does both from its "
+			    "file)", pin, found, CB_LAYOUT_VERSION, ifs, pin);
+	}
 	if (e && e != -EPROTO)
 		return cb_err_set(err, e, "read layout version: %s", strerror(-e));
 	if ((e = open_maps(st, err)))
