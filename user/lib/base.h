@@ -33,7 +33,7 @@ int cb_endpoint_eq(const struct cb_endpoint *a, const struct cb_endpoint *b);
  * errno and, when it takes one, fills a struct cb_err with the short "what
  * failed and why" that the caller prints as "canary-bpf: WHAT: WHY".
  */
-#define CB_ERR_LEN 160
+#define CB_ERR_LEN 512
 
 struct cb_err {
 	char msg[CB_ERR_LEN];
