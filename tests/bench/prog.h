@@ -63,6 +63,7 @@ extern const uint8_t NEIGH_MAC[6];
 
 int lab_open(struct lab *l, int with_min);
 void lab_close(struct lab *l);
+int lab_flush_pending(struct lab *l);
 /*
  * Move into a fresh, unnamed network namespace (it ends with the process,
  * whatever happens) with a client and a backend veth, routes, static

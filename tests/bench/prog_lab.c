@@ -63,6 +63,23 @@ void lab_close(struct lab *l)
 	l->skel = NULL;
 }
 
+/* Every half-open flow out: each new-connection case starts from the same tables. */
+int lab_flush_pending(struct lab *l)
+{
+	const struct bpf_map *maps[2] = { l->skel->maps.cb_pend, l->skel->maps.cb_pend_rev };
+	struct cb_ct_key k;
+
+	for (int i = 0; i < 2; i++) {
+		int fd = bpf_map__fd(maps[i]);
+
+		while (!bpf_map_get_next_key(fd, NULL, &k))
+			if (bpf_map_delete_elem(fd, &k))
+				return fail("flush", "delete from %s: %s", bpf_map__name(maps[i]),
+					    strerror(errno));
+	}
+	return 0;
+}
+
 static int write_file(const char *path, const char *text)
 {
 	FILE *f = fopen(path, "w");

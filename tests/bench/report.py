@@ -68,6 +68,14 @@ if prog:
     if est and est.get("ratio") is not None:
         targets.append(("established connection ≤ 2× the minimal program (test_run)",
                         f"{est['ratio']:.2f}×", est["ratio"] <= 2))
+    # Issue 16's figures: before the hostile-network datapath, 228 ns and 1,102 ns.
+    if est:
+        targets.append(("established connection not slower than before issue 16 (228 ns, test_run)",
+                        f"{est['ns']:.0f} ns", est["ns"] <= 228))
+    new = next((c for c in prog["cases"] if c["name"] == "new_connection_v4"), None)
+    if new:
+        targets.append(("new connection ≤ 550 ns (test_run; 1,102 ns before issue 16)",
+                        f"{new['ns']:,.0f} ns", new["ns"] <= 550))
 
 fwd = parts["fwd"]
 if fwd:
@@ -98,6 +106,13 @@ if fwd:
     shares = [(r["pps"] / d["pps"], f"{r['flows']} {r['traffic']}")
               for r in rows if r["case"] == "cb_xdp" and r["services"] == 1
               for d in [find("xdp_drop", 1, r["flows"], r["traffic"])] if d and d["pps"]]
+    for flows, traffic, want, what in (("many", "tcp_ack", 0.65, "established flows (many tcp_ack)"),
+                                       ("many", "udp64", 0.50, "a new flow per packet (many udp64)"),
+                                       ("many", "tcp_syn", 0.50, "a new flow per packet (many tcp_syn)")):
+        r, d = find("cb_xdp", 1, flows, traffic), find("xdp_drop", 1, flows, traffic)
+        if r and d and d["pps"]:
+            targets.append((f"canary-bpf XDP ≥ {100 * want:.0f} % of XDP_DROP with {what}",
+                            f"{100 * r['pps'] / d['pps']:.0f} %", r["pps"] / d["pps"] >= want))
     if shares:
         share, mix = max(shares)
         targets.append(("canary-bpf XDP ≥ 70 % of an XDP_DROP program on the same veth",
