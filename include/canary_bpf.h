@@ -416,6 +416,7 @@ struct cb_rollout {
 #define CB_RO_F_MANAGED   0x1   /* the agent owns this service (made it from its config) */
 #define CB_RO_F_GATE      0x2   /* paused at a manual "pause" step */
 #define CB_RO_F_SWAPPED   0x4   /* promoted, and the tracks were swapped in the maps */
+#define CB_RO_F_FORCED    0x8   /* a CLI change made with --force stands until the file changes */
 
 /* cb_ctl: service name -> the last rollout command of the CLI to the agent. */
 enum cb_ctl_cmd {
@@ -423,6 +424,7 @@ enum cb_ctl_cmd {
 	CB_CTL_RESUME,
 	CB_CTL_ABORT,
 	CB_CTL_PROMOTE,
+	CB_CTL_FORCE,               /* a CLI change with --force follows: the agent lets it stand */
 };
 
 enum cb_ctl_state {

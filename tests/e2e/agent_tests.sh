@@ -119,6 +119,100 @@ test_agent_config_errors() {
 	kill -0 "$AGENT_PID" || fail "agent died on a bad file"
 }
 
+# --validate: every error of a hostile file on its own line, exit 2, nothing touched.
+test_agent_validate_and_input_limits() {
+	local f=$WORK/v.yaml good=$WORK/vgood.yaml n
+	printf 'services:\n  - {name: "we\\0b", vip: %s, port: 80, stable: [10.20.1.2:8080]}\n' \
+		"$LAB_VIP4" >"$f"
+	printf '  - {name: x, vip: 10.96.0.300, port: 80}\n  - {name: y, vip: %s, port: 81}\n' \
+		"$LAB_VIP4" >>"$f"
+	printf '  - {name: y, vip: %s, port: 82}\n---\nservices: []\n' "$LAB_VIP4" >>"$f"
+	cb agent --validate --config "$f"
+	[ "$CB_RC" -eq 2 ] || fail "validate of a bad file: exit $CB_RC"
+	# The second document is refused before anything else is read.
+	[ "$CB_ERR" = "$f:6:1: a second YAML document: the file holds one" ] ||
+		fail "second document: '$CB_ERR'"
+	head -n 5 "$f" >"$f.1" && mv "$f.1" "$f"
+	cb agent --validate --config "$f"
+	n=$(printf '%s\n' "$CB_ERR" | grep -c "^$f:[0-9]*:[0-9]*: ")
+	[ "$CB_RC" -eq 2 ] && [ "$n" -eq 3 ] && [[ $CB_ERR == *"$f:2:12: name holds the control character 0x00"* ]] &&
+		[[ $CB_ERR == *"is not an IPv4 or IPv6 address"* ]] && [[ $CB_ERR == *"service y is defined twice"* ]] ||
+		fail "validate: exit $CB_RC, $n lines: $CB_ERR"
+	python3 -c "print('services: ' + '[' * 60000 + ']' * 60000)" >"$f"
+	cb agent --validate --config "$f"
+	[ "$CB_RC" -eq 2 ] && [ "$CB_ERR" = "$f:1:26: nested deeper than 16 levels" ] ||
+		fail "deep nesting: exit $CB_RC, '$CB_ERR'"
+	cb agent --frobnicate --config "$f"
+	[ "$CB_RC" -eq 2 ] && [[ $CB_ERR == *"unknown option '--frobnicate'"* ]] ||
+		fail "unknown option: exit $CB_RC, '$CB_ERR'"
+	agent_yaml "$good" "$(svc_yaml vg 80 "$STABLE_NGINX" "")"
+	# Touching nothing: no state appears under a pin path of its own.
+	CB_OUT=$(node "$CB" -p "$PIN-validate" agent --validate --config "$good" 2>"$WORK/stderr")
+	CB_RC=$?
+	[ "$CB_RC" -eq 0 ] && [[ $CB_OUT == "$good: valid: 1 services, "* ]] ||
+		fail "validate of a good file: exit $CB_RC, '$CB_OUT' $(cat "$WORK/stderr")"
+	[ ! -e "$PIN-validate" ] || fail "--validate created $PIN-validate"
+	echo "  figure: 3 errors of one file on 3 lines; 60,000 nested brackets refused at level 17"
+}
+
+# One agent per pin path; the CLI does not silently fight it; --force is heard and kept.
+test_agent_one_owner_and_forced_changes() {
+	local cfg=$WORK/own.yaml out rc w
+	agent_yaml "$cfg" "$(svc_yaml ow 80 "$STABLE_NGINX" 10.20.5.2:8080 \
+		"    rollout: {steps: [10, 50, 100], step_duration: 60s}")"
+	agent_start "$cfg"
+	wait_phase ow progressing 10
+	# A second agent on the same pin path refuses to start, naming the first.
+	out=$(timeout 20 nsenter --net="/run/netns/$LAB_NS_NODE" -- "$CB" -p "$PIN" agent \
+		--config "$cfg" --metrics-addr off 2>&1)
+	rc=$?
+	[ "$rc" -eq 1 ] && [ "$(echo "$out" | wc -l)" -eq 1 ] &&
+		[[ $out == *"another agent owns $PIN: pid $AGENT_PID ("*"agent --config $cfg"* ]] ||
+		fail "second agent: exit $rc: $out"
+	kill -0 "$AGENT_PID" || fail "the first agent died"
+	# A CLI change to a managed service: refused, naming the agent and the rollout verbs.
+	for args in "weight set ow 50" "backend add ow stable 10.20.6.2:8080" \
+		"override add ow 10.1.0.0/16 canary" "service del ow"; do
+		# shellcheck disable=SC2086 # the verb's words
+		cb $args
+		[ "$CB_RC" -eq 2 ] && [ "$(echo "$CB_ERR" | wc -l)" -eq 1 ] &&
+			[[ $CB_ERR == *"ow is managed by the agent (pid $AGENT_PID"* ]] &&
+			[[ $CB_ERR == *"rollout status|pause|resume|abort|promote ow"* ]] ||
+			fail "$args: exit $CB_RC: $CB_ERR"
+	done
+	must -j weight get ow
+	[ "$(jget "$CB_OUT" 'd["weight_percent"]')" = 10 ] || fail "a refused change changed: $CB_OUT"
+	# --force: the agent hears of it first, logs it, and leaves it alone, SIGHUP or not.
+	must weight set ow 50 --force
+	grep -q "forced  *ow: changed by the CLI with --force" "$WORK/agent.log" ||
+		fail "no forced change logged: $(tail -n 3 "$WORK/agent.log")"
+	kill -HUP "$AGENT_PID"
+	sleep 3
+	must -j weight get ow
+	[ "$(jget "$CB_OUT" 'd["weight_percent"]')" = 50 ] || fail "forced weight undone: $CB_OUT"
+	must -j rollout status ow
+	[ "$(jget "$CB_OUT" 'd["forced"]')" = True ] && [ "$(jget "$CB_OUT" 'd["agent_running"]')" = True ] &&
+		[ "$(jget "$CB_OUT" 'd["agent_pid"]')" = "$AGENT_PID" ] &&
+		[ "$(jget "$CB_OUT" 'd["updated_age_seconds"] < 60')" = True ] ||
+		fail "status after a forced change: $CB_OUT"
+	# The file changes: the agent applies it again.
+	echo "# edited" >>"$cfg"
+	for _ in $(seq 1 50); do
+		cb -j weight get ow
+		w=$(jget "$CB_OUT" 'd["weight_percent"]')
+		[ "$w" = 10 ] && break
+		sleep 0.1
+	done
+	[ "$w" = 10 ] || fail "the file's weight not back after an edit: $CB_OUT"
+	must -j rollout status ow
+	[ "$(jget "$CB_OUT" 'd["forced"]')" = False ] || fail "still forced: $CB_OUT"
+	# No agent running: the CLI is the only writer, nothing to refuse.
+	kill "$AGENT_PID"
+	wait "$AGENT_PID" 2>/dev/null
+	must weight set ow 20
+	echo "  figure: second agent refused (exit 1); 4 CLI changes refused (exit 2); forced weight kept across SIGHUP, reset by a file edit"
+}
+
 # 200 new connections/s; the canary refuses every connection at 10 %.
 test_agent_refusing_canary_rolls_back() {
 	local cfg=$WORK/ag.yaml out=$WORK/rate.json log=$WORK/rate.log t0 tr last
@@ -342,7 +436,8 @@ test_agent_health_and_sigterm() {
 	echo "  figure: unhealthy stable backend removed; after SIGTERM 50 of 50 connections still served"
 }
 
-AGENT_TESTS=(test_agent_config_errors test_agent_refusing_canary_rolls_back
+AGENT_TESTS=(test_agent_config_errors test_agent_validate_and_input_limits
+	test_agent_one_owner_and_forced_changes test_agent_refusing_canary_rolls_back
 	test_agent_5xx_canary_rolls_back test_agent_sigkill_resumes
 	test_agent_promotion_hooks_and_verbs test_agent_reload_configmap_swap
 	test_agent_health_and_sigterm test_agent_start_under_load_drops_nothing

@@ -81,6 +81,7 @@ struct agent_svc {
 	struct cb_rollout hook_rec;    /* the record it was decided with */
 	int dirty;                     /* the maps may differ from what this service wants */
 	int broken;                    /* the last apply failed (logged once) */
+	int forced;                    /* changed by the CLI with --force: left alone until the file changes */
 };
 
 /* Where metrics go (export.c) and what only the agent knows of them. */
@@ -99,6 +100,7 @@ struct agent_metrics {
 
 struct agent {
 	const char *config_path;
+	int validate;                 /* --validate: check the file, touch nothing */
 	char config_dir[PATH_MAX];
 	char config_name[NAME_MAX + 1];
 	uint64_t config_digest;        /* of the file last read */
@@ -107,6 +109,8 @@ struct agent {
 	size_t nsvcs;
 	struct cb_state st;
 	int epfd, sigfd, inofd;
+	int owner_fd;                  /* the pin path's agent lock (owner.h), held until exit */
+	int same_file;                 /* this adoption reads the file the last one did */
 	struct cb_hook hooks[AGENT_MAX_HOOKS];
 	size_t nhooks;
 	uint64_t reload_at_ms;         /* a change on disk, debounced */

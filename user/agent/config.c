@@ -389,8 +389,37 @@ static void service_init(void *el)
 	rollout_init(&s->rollout);
 }
 
+/* Service i against the good ones before it: names, and VIP:port/proto. */
+static int service_unique(struct ctx *c, yaml_node_t *m, const struct cb_config *cfg,
+			  const unsigned char *ok, size_t i)
+{
+	const struct cb_cfg_service *s = &cfg->services[i];
+
+	for (size_t j = 0; j < i; j++) {
+		const struct cb_cfg_service *o = &cfg->services[j];
+
+		if (!ok[j])
+			continue;
+		if (!strcmp(o->name, s->name))
+			return cfg_fail_at(c, m, "service %s is defined twice", s->name);
+		/*
+		 * The family too, as in the datapath's service key: 10.0.0.1
+		 * and a00:1:: have the same 16 address bytes (IPv4 uses the
+		 * first 4) but are different VIPs.
+		 */
+		if (o->vip.family == s->vip.family &&
+		    !memcmp(&o->vip.addr, &s->vip.addr, sizeof(o->vip.addr)) &&
+		    o->vip.port == s->vip.port && o->proto == s->proto)
+			return cfg_fail_at(c, m, "services %s and %s have the same vip, port and proto",
+				       o->name, s->name);
+	}
+	return 0;
+}
+
 static int services_of(struct ctx *c, yaml_node_t *v, struct cb_config *cfg)
 {
+	unsigned char *ok;
+	int failed = 0;
 	size_t cnt;
 
 	if (cfg_want(c, v, YAML_SEQUENCE_NODE, "services"))
@@ -402,6 +431,10 @@ static int services_of(struct ctx *c, yaml_node_t *v, struct cb_config *cfg)
 	cfg->services = calloc(cnt ? cnt : 1, sizeof(*cfg->services));
 	if (!cfg->services)
 		return cfg_fail_at(c, v, "out of memory");
+	/* Each service is checked on its own: --validate reports every bad one. */
+	ok = calloc(cnt ? cnt : 1, 1);
+	if (!ok)
+		return cfg_fail_at(c, v, "out of memory");
 	for (size_t i = 0; i < cnt; i++) {
 		yaml_node_t *m = cfg_node(c, v->data.sequence.items.start[i]);
 		struct svc_parse sp = { .s = &cfg->services[i] };
@@ -409,26 +442,16 @@ static int services_of(struct ctx *c, yaml_node_t *v, struct cb_config *cfg)
 		service_init(sp.s);
 		cfg->nservices = i + 1;
 		if (cfg_each_field(c, m, "a service", service_keys, service_field, &sp) ||
-		    service_check(c, m, &sp))
-			return -1;
-		for (size_t j = 0; j < i; j++) {
-			struct cb_cfg_service *o = &cfg->services[j];
-
-			if (!strcmp(o->name, sp.s->name))
-				return cfg_fail_at(c, m, "service %s is defined twice", sp.s->name);
-			/*
-			 * The family too, as in the datapath's service key: 10.0.0.1
-			 * and a00:1:: have the same 16 address bytes (IPv4 uses the
-			 * first 4) but are different VIPs.
-			 */
-			if (o->vip.family == sp.s->vip.family &&
-			    !memcmp(&o->vip.addr, &sp.s->vip.addr, sizeof(o->vip.addr)) &&
-			    o->vip.port == sp.s->vip.port && o->proto == sp.s->proto)
-				return cfg_fail_at(c, m, "services %s and %s have the same vip, port and proto",
-					       o->name, sp.s->name);
+		    service_check(c, m, &sp) || service_unique(c, m, cfg, ok, i)) {
+			failed = -1;
+			if (c->err->count >= CB_CFG_ERRORS_MAX)
+				break;
+			continue;
 		}
+		ok[i] = 1;
 	}
-	return 0;
+	free(ok);
+	return failed;
 }
 
 static const char *const top_keys[] = { "interfaces", "services", "conntrack", "seed_file", NULL };
@@ -500,6 +523,65 @@ void cb_config_free(struct cb_config *cfg)
 	}
 }
 
+#define CB_STR_(x) #x
+#define CB_STR(x) CB_STR_(x)
+
+static int shape_fail(struct cb_cfg_err *err, const char *name, const yaml_event_t *ev,
+		      const char *what)
+{
+	snprintf(err->msg, sizeof(err->msg), "%s:%zu:%zu: %s", name, ev->start_mark.line + 1,
+		 ev->start_mark.column + 1, what);
+	err->count = 1;
+	return -1;
+}
+
+/*
+ * The file's shape before it is loaded, from the parser's events: one
+ * document, nested no deeper than the schema could use. The loader would
+ * build any tree first (60,000 nested brackets took it 8 s) and a second
+ * document would be ignored without a word.
+ */
+static int cfg_shape(const char *buf, size_t len, const char *name, struct cb_cfg_err *err)
+{
+	yaml_parser_t parser;
+	yaml_event_t ev;
+	int depth = 0, docs = 0, r = 0, done = 0;
+
+	if (!yaml_parser_initialize(&parser)) {
+		snprintf(err->msg, sizeof(err->msg), "%s: cannot start the YAML parser", name);
+		return -1;
+	}
+	yaml_parser_set_input_string(&parser, (const unsigned char *)buf, len);
+	while (!done && !r) {
+		if (!yaml_parser_parse(&parser, &ev))
+			break;   /* the loader reports the syntax error, with its place */
+		switch (ev.type) {
+		case YAML_DOCUMENT_START_EVENT:
+			if (++docs > 1)
+				r = shape_fail(err, name, &ev, "a second YAML document: the file holds one");
+			break;
+		case YAML_SEQUENCE_START_EVENT:
+		case YAML_MAPPING_START_EVENT:
+			if (++depth > CB_CFG_DEPTH_MAX)
+				r = shape_fail(err, name, &ev, "nested deeper than " CB_STR(CB_CFG_DEPTH_MAX)
+					       " levels");
+			break;
+		case YAML_SEQUENCE_END_EVENT:
+		case YAML_MAPPING_END_EVENT:
+			depth--;
+			break;
+		case YAML_STREAM_END_EVENT:
+			done = 1;
+			break;
+		default:
+			break;
+		}
+		yaml_event_delete(&ev);
+	}
+	yaml_parser_delete(&parser);
+	return r;
+}
+
 int cb_config_parse(const char *buf, size_t len, const char *name, struct cb_config *out,
 		    struct cb_cfg_err *err)
 {
@@ -509,6 +591,9 @@ int cb_config_parse(const char *buf, size_t len, const char *name, struct cb_con
 	yaml_node_t *root;
 	int r = -1;
 
+	memset(err, 0, sizeof(*err));
+	if (cfg_shape(buf, len, name, err))
+		return -1;
 	if (!yaml_parser_initialize(&parser)) {
 		snprintf(err->msg, sizeof(err->msg), "%s: cannot start the YAML parser", name);
 		return -1;
@@ -578,6 +663,7 @@ int cb_config_load(const char *path, struct cb_config *out, struct cb_cfg_err *e
 	size_t len = 0, cap = 0;
 	int r;
 
+	memset(err, 0, sizeof(*err));
 	if (!f) {
 		snprintf(err->msg, sizeof(err->msg), "%s: %s", path, strerror(errno));
 		return -1;

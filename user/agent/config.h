@@ -17,8 +17,17 @@
 
 #define CB_CFG_ERR_LEN 512
 
+#define CB_CFG_ERRORS_MAX 20     /* --validate: errors reported, the first in msg */
+#define CB_CFG_DEPTH_MAX 16       /* nesting of lists and mappings (the schema needs 5) */
+
+/*
+ * msg: the first error, "FILE:LINE:COL: what" (what the agent prints);
+ * more: the others found (every bad service is checked), one per line.
+ */
 struct cb_cfg_err {
 	char msg[CB_CFG_ERR_LEN];
+	char more[CB_CFG_ERRORS_MAX * 160];
+	unsigned int count;
 };
 
 enum cb_cfg_on_failure { CB_ON_FAILURE_ROLLBACK, CB_ON_FAILURE_PAUSE };

@@ -15,11 +15,18 @@ int cfg_fail_at(struct ctx *c, const yaml_node_t *n, const char *fmt, ...)
 	char what[CB_CFG_ERR_LEN / 2];
 	va_list ap;
 
+	struct cb_cfg_err *e = c->err;
+	size_t used = strnlen(e->more, sizeof(e->more));
+
 	va_start(ap, fmt);
 	vsnprintf(what, sizeof(what), fmt, ap);
 	va_end(ap);
-	snprintf(c->err->msg, sizeof(c->err->msg), "%s:%zu:%zu: %s", c->name,
-		 n ? n->start_mark.line + 1 : 1, n ? n->start_mark.column + 1 : 1, what);
+	if (e->count++ == 0)
+		snprintf(e->msg, sizeof(e->msg), "%s:%zu:%zu: %s", c->name,
+			 n ? n->start_mark.line + 1 : 1, n ? n->start_mark.column + 1 : 1, what);
+	else if (used + 1 < sizeof(e->more))
+		snprintf(e->more + used, sizeof(e->more) - used, "%s:%zu:%zu: %.120s\n", c->name,
+			 n ? n->start_mark.line + 1 : 1, n ? n->start_mark.column + 1 : 1, what);
 	return -1;
 }
 
@@ -33,12 +40,27 @@ const char *cfg_text(const yaml_node_t *n)
 	return (const char *)n->data.scalar.value;
 }
 
+/*
+ * A value is text: a NUL (YAML's "\0") would end it early in C ("we\0b"
+ * would name a service "we"), and other control characters have no place
+ * in a name, an address or a duration. A hook command may span lines.
+ */
+static int scalar_clean(struct ctx *c, const yaml_node_t *n, const char *what)
+{
+	const unsigned char *p = n->data.scalar.value;
+
+	for (size_t i = 0; i < n->data.scalar.length; i++)
+		if (p[i] == 0 || ((p[i] < 0x20 || p[i] == 0x7f) && p[i] != '\t' && p[i] != '\n'))
+			return cfg_fail_at(c, n, "%s holds the control character 0x%02x", what, p[i]);
+	return 0;
+}
+
 int cfg_want(struct ctx *c, const yaml_node_t *n, yaml_node_type_t t, const char *what)
 {
 	static const char *const kind[] = { "", "a value", "a list", "a mapping" };
 
 	if (n->type == t)
-		return 0;
+		return t == YAML_SCALAR_NODE ? scalar_clean(c, n, what) : 0;
 	return cfg_fail_at(c, n, "%s must be %s", what, kind[t]);
 }
 

@@ -131,7 +131,7 @@ static void check(struct agent *a, struct agent_svc *s, uint64_t now)
 void agent_rollout_tick(struct agent *a, uint64_t now)
 {
 	for (size_t i = 0; i < a->nsvcs; i++)
-		if (a->svcs[i].cfg->rollout.present && !a->svcs[i].broken)
+		if (a->svcs[i].cfg->rollout.present && !a->svcs[i].broken && !a->svcs[i].forced)
 			check(a, &a->svcs[i], now);
 }
 
@@ -139,6 +139,32 @@ struct ctl_arg {
 	struct agent *a;
 	uint64_t now;
 };
+
+/*
+ * The CLI is about to change a service of ours with --force: leave it alone
+ * (no reconcile, no rollout step) until the file changes, and say so.
+ */
+static int ctl_force(struct agent *a, struct agent_svc *s, const char *name, struct cb_ctl *c,
+		     uint64_t now)
+{
+	struct cb_rollout r;
+
+	if (!s) {
+		snprintf(c->msg, sizeof(c->msg), "service %s is not in the agent's configuration", name);
+		return -1;
+	}
+	if (!s->forced)
+		cb_log(CB_LOG_WARN, name, "forced", "changed by the CLI with --force: the agent leaves "
+		       "the service as it is until its file changes");
+	s->forced = 1;
+	if (cb_rollout_get(&a->st.maps, name, &r) == 0 && !(r.flags & CB_RO_F_FORCED)) {
+		r.flags |= CB_RO_F_FORCED;
+		r.updated_ms = now;
+		cb_rollout_put(&a->st.maps, name, &r);
+	}
+	snprintf(c->msg, sizeof(c->msg), "kept until the agent's file changes");
+	return 0;
+}
 
 static int ctl_one(const char *name, struct cb_ctl *c, void *arg)
 {
@@ -148,6 +174,12 @@ static int ctl_one(const char *name, struct cb_ctl *c, void *arg)
 	struct cb_rollout r;
 	int ac = -1;
 
+	if (c->cmd == CB_CTL_FORCE) {
+		c->state = ctl_force(a, s, name, c, ca->now) ? CB_CTL_REJECTED : CB_CTL_DONE;
+		if (cb_ctl_put(&a->st.maps, name, c))
+			cb_log(CB_LOG_ERROR, name, "command", "answer the CLI: %s", strerror(errno));
+		return 0;
+	}
 	if (!s || !s->cfg->rollout.present)
 		snprintf(c->msg, sizeof(c->msg), "service %s has no rollout in the agent's "
 			 "configuration", name);

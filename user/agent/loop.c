@@ -69,6 +69,7 @@ static void reload(struct agent *a, const char *why)
 
 	if (digest && digest == a->config_digest && strcmp(why, "SIGHUP"))
 		return;
+	a->same_file = digest && digest == a->config_digest;
 	a->config_digest = digest;
 	if (cb_config_load(a->config_path, &cfg, &err)) {
 		cb_log(CB_LOG_ERROR, NULL, "config", "%s: keeping the running configuration",
@@ -163,7 +164,7 @@ static void tick(struct agent *a, uint64_t now)
 	agent_ctl_tick(a, now);
 	agent_rollout_tick(a, now);
 	for (size_t i = 0; i < a->nsvcs; i++)
-		if (resync || a->svcs[i].dirty)
+		if ((resync || a->svcs[i].dirty) && !a->svcs[i].forced)
 			agent_reconcile(a, &a->svcs[i], now);
 	if (resync || a->links_changed) {
 		a->links_changed = 0;
@@ -288,6 +289,9 @@ void agent_teardown(struct agent *a)
 	a->nsvcs = 0;
 	cb_config_free(&a->cfg);
 	cb_state_close(&a->st);
+	if (a->owner_fd >= 0)
+		close(a->owner_fd);
+	a->owner_fd = -1;
 	if (a->inofd >= 0)
 		close(a->inofd);
 	if (a->sigfd >= 0)

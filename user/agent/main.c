@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /* canary-bpf agent: its options (one table), start-up and shutdown. */
 #include "agent.h"
+#include "owner.h"
 #include "log.h"
 #include "upgrade.h"
 
@@ -55,6 +56,9 @@ static int set_log_level(const char *v, void *dst, struct cb_err *err)
 const struct cb_opt agent_opts[] = {
 	{ "config", 0, "FILE", "the YAML file of interfaces, services and rollouts (required)", NULL,
 	  offsetof(struct agent, config_path) },
+	{ "validate", 0, NULL, "check the file (and its seed file) and exit, touching nothing:\n"
+	  "0 valid, 2 with one FILE:LINE:COL: line per error", NULL,
+	  offsetof(struct agent, validate) },
 	{ "metrics-addr", 0, "ADDR:PORT|off", "where /metrics, /healthz and /readyz are served\n"
 	  "(default " DEFAULT_METRICS_ADDR "; [ADDR6]:PORT for IPv6; off: nowhere)", set_metrics_addr,
 	  offsetof(struct agent, mx) },
@@ -99,6 +103,9 @@ static int open_state(struct agent *a, const char *pin, const struct cb_config *
 		cb_log(CB_LOG_WARN, NULL, "conntrack", "%s", err->msg);
 	else if (e)
 		return e;
+	/* The owner before anything changes: a second agent would fight this one. */
+	if ((e = cb_owner_take(pin, &a->owner_fd, err)))
+		return e;
 	/* A new agent image: its programs take over from the running ones, in place. */
 	e = cb_state_upgrade(&a->st, &hooks, err);
 	if (e == 1)
@@ -139,9 +146,24 @@ static int start(struct agent *a, const char *pin)
 	return 0;
 }
 
+/* --validate: the file as the agent would read it; every error found, one line each. */
+static int validate(const char *path)
+{
+	struct cb_config cfg;
+	struct cb_cfg_err cerr;
+
+	if (cb_config_load(path, &cfg, &cerr)) {
+		fprintf(stderr, "%s\n%s", cerr.msg, cerr.more);   /* as compilers say it */
+		return CB_EXIT_USAGE;
+	}
+	printf("%s: valid: %zu services, %zu interfaces\n", path, cfg.nservices, cfg.nifaces);
+	cb_config_free(&cfg);
+	return 0;
+}
+
 int cmd_agent(int argc, char **argv, const char *pin)
 {
-	struct agent a = { .epfd = -1, .sigfd = -1, .inofd = -1,
+	struct agent a = { .epfd = -1, .sigfd = -1, .inofd = -1, .owner_fd = -1,
 			   .mx = { .textfile_every_ms = DEFAULT_TEXTFILE_MS } };
 	struct cb_err err;
 	int rc;
@@ -154,6 +176,8 @@ int cmd_agent(int argc, char **argv, const char *pin)
 	}
 	if (!a.config_path)
 		return usage_fail("--config", "is required");
+	if (a.validate)
+		return validate(a.config_path);
 	if ((rc = start(&a, pin)))
 		return rc;
 	cb_log(CB_LOG_INFO, NULL, "start", "canary-bpf %s: %s: %zu services, %zu interfaces, pin path %s",

@@ -245,6 +245,7 @@ int agent_reconcile(struct agent *a, struct agent_svc *s, uint64_t now)
 	if ((e = svc_ensure(a, s, &r, &have_rec)))
 		goto fail;
 	before = r;
+	r.flags &= ~(uint32_t)CB_RO_F_FORCED;   /* reconciled again: the file changed since */
 	record_from_config(s, &r, now);
 	r.nsteps = (uint32_t)s->cfg->rollout.nsteps;
 	r.step_duration_ms = s->cfg->rollout.step_duration_ms;

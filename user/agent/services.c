@@ -83,6 +83,8 @@ int agent_svcs_build(struct agent *a, const struct cb_config *cfg, struct agent_
 			if (cb_track_get(&a->st.maps, &s->key, t, live + nlive, &cap) == 0)
 				nlive += cap;
 		}
+		/* A change forced by the CLI stands until the file changes (SIGHUP rereads it). */
+		s->forced = prev && a->same_file ? prev->forced : 0;
 		if (prev && !memcmp(&prev->key, &s->key, sizeof(s->key))) {
 			s->base = prev->base;
 			s->last_check_ms = prev->last_check_ms;

@@ -37,6 +37,17 @@ int cli_state(const struct cli *c, int flags, struct cb_state *st, const char *s
 int cli_service(const struct cb_state *st, const char *name, struct cb_svc_key *key,
 		struct cb_service *svc);
 /* The state locked (flags) and the service called name; returns an exit code. */
+/* agentctl.c: a request to the agent and its answer (0, or the exit code after the error line). */
+int cli_ctl_ask(struct cb_state *st, const char *what, const char *name, enum cb_ctl_cmd cmd,
+		struct cb_ctl *ans);
+/*
+ * Before a change to service name (state open and locked): refused (exit 2)
+ * when a running agent manages it, unless force, which tells the agent first.
+ */
+int cli_agent_guard(const struct cli *c, struct cb_state *st, const char *verb, const char *name,
+		    int force);
+extern const struct cb_opt cli_force_opts[];   /* --force, into an int */
+
 int cli_open_service(const struct cli *c, const char *verb, const char *name, int flags,
 		     struct cb_state *st, struct cb_svc_key *key, struct cb_service *svc);
 /* An address of the other family than the service's: refused naming both (closes st). */

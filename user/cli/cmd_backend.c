@@ -18,7 +18,7 @@ static int backend_change(const struct cli *c, int argc, char **argv, int add)
 	struct cb_err err;
 	unsigned int track;
 	char text[64];
-	int n = cli_args(verb, argc, argv, NULL, NULL, pos, 3), e, at = -1;
+	int force = 0, n = cli_args(verb, argc, argv, cli_force_opts, &force, pos, 3), e, at = -1;
 
 	if (n < 0)
 		return CB_EXIT_USAGE;
@@ -31,6 +31,10 @@ static int backend_change(const struct cli *c, int argc, char **argv, int add)
 		return e;
 	if (ep.family != key.family)
 		return cli_family_mismatch(&st, verb, pos[2], ep.family, pos[0], &key);
+	if ((e = cli_agent_guard(c, &st, verb, pos[0], force))) {
+		cb_state_close(&st);
+		return e;
+	}
 	if (!ep.port)
 		ep.port = ntohs(key.port);
 	cb_fmt_endpoint(&ep, text, sizeof(text));

@@ -14,13 +14,13 @@ int cmd_override(const struct cli *c, int argc, char **argv)
 	struct cb_state st;
 	struct cb_err err;
 	unsigned int len, track = 0;
-	int add, n, e;
+	int add, n, e, force = 0;
 
 	if (argc < 2 || (strcmp(argv[1], "add") && strcmp(argv[1], "del")))
 		return cli_fail(CB_EXIT_USAGE, "override", "expected add or del (see canary-bpf override --help)");
 	add = !strcmp(argv[1], "add");
 	verb = add ? "override add" : "override del";
-	n = cli_args(verb, argc - 1, argv + 1, NULL, NULL, pos, add ? 3 : 2);
+	n = cli_args(verb, argc - 1, argv + 1, cli_force_opts, &force, pos, add ? 3 : 2);
 	if (n < 0)
 		return CB_EXIT_USAGE;
 	if (n < (add ? 3 : 2))
@@ -32,6 +32,10 @@ int cmd_override(const struct cli *c, int argc, char **argv)
 		return e;
 	if (net.family != key.family)
 		return cli_family_mismatch(&st, verb, pos[1], net.family, pos[0], &key);
+	if ((e = cli_agent_guard(c, &st, verb, pos[0], force))) {
+		cb_state_close(&st);
+		return e;
+	}
 	e = add ? cb_override_add(&st.maps, &key, &net, len, track)
 		: cb_override_del(&st.maps, &key, &net, len);
 	cb_state_close(&st);

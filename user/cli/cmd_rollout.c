@@ -12,12 +12,12 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "owner.h"
 #include "hist.h"
 #include "hook.h"
 #include "rollout.h"
 #include "view.h"
 
-#define ANSWER_WAIT_MS 5000
 #define WATCH_MS       500
 
 struct ro_row {
@@ -45,6 +45,9 @@ static struct json_object *json_seconds(uint64_t ms)
 	return json_object_new_double_s((double)ms / 1000, buf);
 }
 
+/* The pin path's agent, found once per status: pid 0 when none runs. */
+static struct cb_owner agent_seen;
+
 static struct json_object *ro_json(const struct ro_row *row, uint64_t now)
 {
 	const struct cb_rollout *r = &row->r;
@@ -68,6 +71,14 @@ static struct json_object *ro_json(const struct ro_row *row, uint64_t now)
 	if (r->decided_ms && r->decided_ms >= r->started_ms)
 		json_object_object_add(o, "decision_seconds",
 				       json_seconds(r->decided_ms - r->started_ms));
+	/* Both clocks are CLOCK_MONOTONIC: the age is exact across processes, not across reboots. */
+	if (row->have && r->updated_ms && now >= r->updated_ms)
+		json_object_object_add(o, "updated_age_seconds", json_seconds(now - r->updated_ms));
+	json_object_object_add(o, "managed", json_object_new_boolean(!!(r->flags & CB_RO_F_MANAGED)));
+	json_object_object_add(o, "forced", json_object_new_boolean(!!(r->flags & CB_RO_F_FORCED)));
+	json_object_object_add(o, "agent_running", json_object_new_boolean(agent_seen.pid > 0));
+	if (agent_seen.pid > 0)
+		json_object_object_add(o, "agent_pid", json_object_new_int(agent_seen.pid));
 	return o;
 }
 
@@ -136,6 +147,14 @@ static void ro_text(const struct ro_row *row, uint64_t now, int bars)
 		printf("    split  %s  stable | canary %s %%\n", wb, w);
 	}
 	printf("    %s\n", r->reason);
+	if (!r->updated_ms || now < r->updated_ms)
+		return;
+	printf("    record updated %.1f s ago; ", (double)(now - r->updated_ms) / 1000);
+	if (agent_seen.pid > 0)
+		printf("agent pid %d%s\n", (int)agent_seen.pid,
+		       r->flags & CB_RO_F_FORCED ? "; a change forced with --force stands" : "");
+	else
+		printf("no agent runs\n");
 }
 
 static int load_rows(const struct cb_state *st, const char *only, struct ro_row **rows, size_t *n)
@@ -205,6 +224,9 @@ static int status(const struct cli *c, const char *name, int watch)
 	for (;;) {
 		uint64_t now = cb_now_ms();
 
+		memset(&agent_seen, 0, sizeof(agent_seen));
+		if (cb_owner_find(st.pin, &agent_seen) != 1)
+			agent_seen.pid = 0;
 		free(rows);
 		if ((e = load_rows(&st, name, &rows, &n))) {
 			rc = cli_fail(CB_EXIT_RUNTIME, "rollout status", "%s", strerror(-e));
@@ -265,8 +287,7 @@ static int command(const struct cli *c, const char *verb, enum cb_ctl_cmd cmd, c
 	struct cb_svc_key key;
 	struct cb_service svc;
 	struct cb_state st;
-	struct cb_ctl req = { 0 }, ans;
-	uint64_t deadline;
+	struct cb_ctl ans;
 	char what[64];
 	int e;
 
@@ -277,35 +298,10 @@ static int command(const struct cli *c, const char *verb, enum cb_ctl_cmd cmd, c
 		cb_state_close(&st);
 		return e;
 	}
-	if (cb_ctl_get(&st.maps, name, &req) == 0 && req.state == CB_CTL_PENDING) {
+	e = cli_ctl_ask(&st, what, name, cmd, &ans);
+	if (e) {
 		cb_state_close(&st);
-		return cli_fail(CB_EXIT_RUNTIME, what, "%s: a rollout %s is still waiting for the agent",
-				name, cb_ctl_name(req.cmd));
-	}
-	req.seq++;
-	req.cmd = cmd;
-	req.state = CB_CTL_PENDING;
-	req.msg[0] = 0;
-	if ((e = cb_ctl_put(&st.maps, name, &req))) {
-		cb_state_close(&st);
-		return cli_fail(CB_EXIT_RUNTIME, what, "%s: %s", name, strerror(-e));
-	}
-	deadline = cb_now_ms() + ANSWER_WAIT_MS;
-	for (;;) {
-		if (cb_ctl_get(&st.maps, name, &ans) == 0 && ans.seq == req.seq &&
-		    ans.state != CB_CTL_PENDING)
-			break;
-		if (cb_now_ms() >= deadline) {
-			/* Nobody answered: take the request back rather than surprise a later agent. */
-			if (cb_ctl_get(&st.maps, name, &ans) == 0 && ans.seq == req.seq &&
-			    ans.state == CB_CTL_PENDING)
-				cb_ctl_del(&st.maps, name);
-			cb_state_close(&st);
-			return cli_fail(CB_EXIT_RUNTIME, what, "%s: no agent answered within %d s (is "
-					"'canary-bpf agent' running with this service?)", name,
-					ANSWER_WAIT_MS / 1000);
-		}
-		usleep(20000);
+		return e;
 	}
 	cb_state_close(&st);
 	ans.msg[sizeof(ans.msg) - 1] = 0;

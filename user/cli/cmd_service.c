@@ -116,7 +116,7 @@ static int service_del(const struct cli *c, int argc, char **argv)
 	struct cb_svc_key key;
 	struct cb_service svc;
 	struct cb_state st;
-	int n = cli_args("service del", argc, argv, NULL, NULL, pos, 1), e;
+	int force = 0, n = cli_args("service del", argc, argv, cli_force_opts, &force, pos, 1), e;
 
 	if (n < 0)
 		return CB_EXIT_USAGE;
@@ -130,7 +130,8 @@ static int service_del(const struct cli *c, int argc, char **argv)
 		cb_state_close(&st);
 		return e ? cli_fail(CB_EXIT_RUNTIME, "service del", "%s: %s", pos[0], strerror(-e)) : 0;
 	}
-	if ((e = cli_service(&st, pos[0], &key, &svc))) {
+	if ((e = cli_service(&st, pos[0], &key, &svc)) ||
+	    (e = cli_agent_guard(c, &st, "service del", pos[0], force))) {
 		cb_state_close(&st);
 		return e;
 	}

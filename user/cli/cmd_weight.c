@@ -31,12 +31,13 @@ int cmd_weight(const struct cli *c, int argc, char **argv)
 	struct cb_state st;
 	struct cb_err err;
 	uint32_t bp = 0;
-	int set, n, e;
+	int set, n, e, force = 0;
 
 	if (argc < 2 || (strcmp(argv[1], "set") && strcmp(argv[1], "get")))
 		return cli_fail(CB_EXIT_USAGE, "weight", "expected set or get (see canary-bpf weight --help)");
 	set = !strcmp(argv[1], "set");
-	n = cli_args(set ? "weight set" : "weight get", argc - 1, argv + 1, NULL, NULL, pos, set ? 2 : 1);
+	n = cli_args(set ? "weight set" : "weight get", argc - 1, argv + 1, set ? cli_force_opts : NULL,
+		     &force, pos, set ? 2 : 1);
 	if (n < 0)
 		return CB_EXIT_USAGE;
 	if (n < (set ? 2 : 1))
@@ -47,6 +48,10 @@ int cmd_weight(const struct cli *c, int argc, char **argv)
 	if ((e = cli_open_service(c, set ? "weight set" : "weight get", pos[0], set ? CB_STATE_LOCK : 0,
 			      &st, &key, &svc)))
 		return e;
+	if (set && (e = cli_agent_guard(c, &st, "weight set", pos[0], force))) {
+		cb_state_close(&st);
+		return e;
+	}
 	if (set)
 		e = cb_weight_set(&st.maps, &key, bp);
 	else

@@ -17,14 +17,13 @@ static const char overview[] =
 "    attach IFNAME [--mode xdp|xdp-generic|tc]   forward path on ingress, reverse NAT on egress\n"
 "    detach IFNAME\n"
 "    service add NAME --vip IP --port N [--proto tcp|udp] [--affinity connection|client]\n"
-"    service del NAME\n"
+"    service del NAME [--force]\n"
 "    service list\n"
-"    backend add NAME stable|canary IP[:PORT]\n"
-"    backend del NAME stable|canary IP[:PORT]\n"
-"    weight set NAME PERCENT\n"
+"    backend add|del NAME stable|canary IP[:PORT] [--force]\n"
+"    weight set NAME PERCENT [--force]\n"
 "    weight get NAME\n"
-"    override add NAME CIDR stable|canary\n"
-"    override del NAME CIDR\n"
+"    override add NAME CIDR stable|canary [--force]\n"
+"    override del NAME CIDR [--force]\n"
 "    stats [NAME]\n"
 "    top [NAME] [--count N]\n"
 "    rollout status [-w] [NAME]\n"
@@ -53,7 +52,7 @@ static const char overview[] =
 static const struct {
 	const char *verb;
 	const char *head;
-	const struct cb_opt *opts[2];
+	const struct cb_opt *opts[3];
 	const char *tail;
 } pages[] = {
 	{ "attach",
@@ -101,15 +100,18 @@ static const struct {
 "SYNOPSIS\n"
 "    canary-bpf service add NAME --vip IP --port N [--proto tcp|udp]\n"
 "                               [--affinity connection|client]\n"
-"    canary-bpf service del NAME\n"
+"    canary-bpf service del NAME [--force]\n"
 "    canary-bpf service list\n"
 "\n"
 "DESCRIPTION\n"
 "    A service is a virtual IP (IPv4 or IPv6), a port and a protocol that clients dial.\n"
 "    NAME: 1-63 letters, digits, '.', '_' or '-', starting with a letter or digit.\n"
 "    A new service has no backends and a canary weight of 0 %.\n"
+"    A service a running agent manages (from its file) is refused (exit 2) unless\n"
+"    --force is given: the agent logs the change and leaves the service alone until\n"
+"    its file changes. Use `canary-bpf rollout ...` to steer the agent's rollout.\n"
 "\n",
-	  { cli_service_add_opts, NULL },
+	  { cli_service_add_opts, cli_force_opts, NULL },
 "EXIT STATUS\n"
 "    0 done, 1 runtime failure, 2 bad input, duplicate name or VIP, unknown service.\n"
 "\n"
@@ -120,8 +122,8 @@ static const struct {
 "    canary-bpf backend - add or remove a backend of a track\n"
 "\n"
 "SYNOPSIS\n"
-"    canary-bpf backend add NAME stable|canary IP[:PORT]\n"
-"    canary-bpf backend del NAME stable|canary IP[:PORT]\n"
+"    canary-bpf backend add NAME stable|canary IP[:PORT] [--force]\n"
+"    canary-bpf backend del NAME stable|canary IP[:PORT] [--force]\n"
 "\n"
 "DESCRIPTION\n"
 "    PORT defaults to the service port; write IPv6 with a port as [ADDR]:PORT. The\n"
@@ -129,8 +131,11 @@ static const struct {
 "    connections keep their backend, and removing a backend moves only its own\n"
 "    connections. To promote a canary backend, add it to stable before removing it\n"
 "    from canary: it keeps its identity, and its connections stay.\n"
+"    A service a running agent manages (from its file) is refused (exit 2) unless\n"
+"    --force is given: the agent logs the change and leaves the service alone until\n"
+"    its file changes. Use `canary-bpf rollout ...` to steer the agent's rollout.\n"
 "\n",
-	  { NULL },
+	  { cli_force_opts, NULL },
 "EXIT STATUS\n"
 "    0 done, 1 runtime failure, 2 bad input, unknown service, duplicate or absent backend.\n"
 "\n"
@@ -141,14 +146,17 @@ static const struct {
 "    canary-bpf weight - the canary's share of new connections\n"
 "\n"
 "SYNOPSIS\n"
-"    canary-bpf weight set NAME PERCENT\n"
+"    canary-bpf weight set NAME PERCENT [--force]\n"
 "    canary-bpf weight get NAME\n"
 "\n"
 "DESCRIPTION\n"
 "    PERCENT is 0..100 with at most two decimals (steps of 0.01 %). Only new\n"
 "    connections follow the weight; established ones stay where they are.\n"
+"    A service a running agent manages (from its file) is refused (exit 2) unless\n"
+"    --force is given: the agent logs the change and leaves the service alone until\n"
+"    its file changes. Use `canary-bpf rollout ...` to steer the agent's rollout.\n"
 "\n",
-	  { NULL },
+	  { cli_force_opts, NULL },
 "EXIT STATUS\n"
 "    0 done, 1 runtime failure, 2 bad percent or unknown service.\n"
 "\n"
@@ -160,14 +168,17 @@ static const struct {
 "    canary-bpf override - pin a client network to a track\n"
 "\n"
 "SYNOPSIS\n"
-"    canary-bpf override add NAME CIDR stable|canary\n"
-"    canary-bpf override del NAME CIDR\n"
+"    canary-bpf override add NAME CIDR stable|canary [--force]\n"
+"    canary-bpf override del NAME CIDR [--force]\n"
 "\n"
 "DESCRIPTION\n"
 "    New connections from CIDR go to the given track whatever the weight (beta users,\n"
 "    an office network). The longest matching prefix wins. CIDR must have no host bits.\n"
+"    A service a running agent manages (from its file) is refused (exit 2) unless\n"
+"    --force is given: the agent logs the change and leaves the service alone until\n"
+"    its file changes. Use `canary-bpf rollout ...` to steer the agent's rollout.\n"
 "\n",
-	  { NULL },
+	  { cli_force_opts, NULL },
 "EXIT STATUS\n"
 "    0 done, 1 runtime failure, 2 bad CIDR or track, unknown service or override.\n"
 "\n"

@@ -20,7 +20,7 @@ const char *cb_phase_name(uint32_t phase)
 
 const char *cb_ctl_name(uint32_t cmd)
 {
-	static const char *const names[] = { "?", "pause", "resume", "abort", "promote" };
+	static const char *const names[] = { "?", "pause", "resume", "abort", "promote", "force" };
 
 	return cmd < sizeof(names) / sizeof(names[0]) ? names[cmd] : "?";
 }
