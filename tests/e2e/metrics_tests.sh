@@ -161,5 +161,49 @@ test_metrics_off() {
 	[ "$(jget "$CL_OUT" 'd["errors"]')" = 0 ] || fail "forwarding: $CL_OUT"
 }
 
+# 80 slow clients on the metrics port (a header line every 2 s, reconnecting
+# when cut) cannot keep /healthz from its liveness probe: 12 of 12 within 1 s.
+test_metrics_healthz_under_slow_clients() {
+	local cfg=$WORK/ag.yaml slow ok=0 t0 t1
+	agent_yaml "$cfg" "$(svc_yaml mx 80 "$STABLE_NGINX" "")"
+	agent_start "$cfg"
+	nsenter --net="/run/netns/$LAB_NS_NODE" -- python3 - 9435 80 16 >"$WORK/slow.log" 2>&1 <<-'EOF' &
+	import socket, sys, time
+	port, n, secs = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3])
+	end, socks, opened = time.time() + secs, {}, 0
+	def dial():
+	    global opened
+	    s = socket.create_connection(("127.0.0.1", port), timeout=2)
+	    s.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\n")
+	    opened += 1
+	    return s
+	for i in range(n):
+	    socks[i] = dial()
+	while time.time() < end:
+	    time.sleep(2)
+	    for i in list(socks):
+	        try:
+	            socks[i].sendall(b"X-Slow: 1\r\n")
+	        except OSError:
+	            socks[i].close()
+	            socks[i] = dial()
+	print(opened)
+	EOF
+	slow=$!
+	on_exit "kill $slow 2>/dev/null; wait $slow 2>/dev/null"
+	sleep 1
+	for _ in $(seq 1 12); do
+		t0=$(date +%s%N)
+		node curl -sS -m 1 -o /dev/null http://127.0.0.1:9435/healthz && ok=$((ok + 1))
+		t1=$(date +%s%N)
+		[ $(((t1 - t0) / 1000000)) -lt 1000 ] || fail "/healthz took $(((t1 - t0) / 1000000)) ms"
+		sleep 1
+	done
+	wait "$slow"
+	[ "$ok" -eq 12 ] || fail "/healthz answered $ok of 12 within 1 s"
+	kill -0 "$AGENT_PID" || fail "the agent died"
+	echo "  figure: /healthz 12 of 12 within 1 s beside 80 slow clients ($(cat "$WORK/slow.log") connections opened, cut at their 5 s deadline)"
+}
+
 METRICS_TESTS=(test_metrics_prometheus_sees_the_lab test_metrics_agent_with_daemonset_capabilities
-	test_metrics_off)
+	test_metrics_off test_metrics_healthz_under_slow_clients)

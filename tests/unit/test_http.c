@@ -96,7 +96,7 @@ static struct cb_http *start(int *calls)
 	struct cb_err err;
 
 	inet_pton(AF_INET, "127.0.0.1", &addr.addr.v4);
-	assert_int_equal(cb_http_start(&h, &addr, handler, calls, &err), 0);
+	assert_int_equal(cb_http_start(&h, &addr, handler, calls, "/metrics", &err), 0);
 	assert_true(cb_http_port(h) > 0);
 	return h;
 }
@@ -124,7 +124,8 @@ static void test_get_head_and_not_found(void **state)
 	exchange(h, &x);
 	assert_non_null(strstr(x.reply, "HTTP/1.1 404"));
 	assert_non_null(strstr(x.reply, "nothing at /nope"));
-	assert_int_equal(calls, 3);
+	/* The HEAD came within a second of the GET: it was sent the same render. */
+	assert_int_equal(calls, 2);
 	cb_http_stop(h);
 }
 
@@ -158,10 +159,115 @@ static void test_port_in_use_is_an_error(void **state)
 	(void)state;
 	inet_pton(AF_INET, "127.0.0.1", &addr.addr.v4);
 	addr.port = cb_http_port(h);
-	assert_true(cb_http_start(&h2, &addr, handler, &calls, &err) < 0);
+	assert_true(cb_http_start(&h2, &addr, handler, &calls, NULL, &err) < 0);
 	assert_null(h2);
 	assert_non_null(strstr(err.msg, "127.0.0.1"));
 	assert_non_null(strstr(err.msg, "in use"));
+	cb_http_stop(h);
+}
+
+static int slow_open(uint16_t port, const char *first)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port) };
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+
+	inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+	assert_true(fd >= 0);
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) && errno != EINPROGRESS)
+		fail_msg("connect: %s", strerror(errno));
+	(void)!write(fd, first, strlen(first));
+	return fd;
+}
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* Serve for ms milliseconds, as the loop would, with nobody waiting on an answer. */
+static void serve_for(struct cb_http *h, int ms)
+{
+	struct epoll_event ev = { .events = EPOLLIN }, out;
+	uint64_t end = now_ms() + (uint64_t)ms;
+	int ep = epoll_create1(0);
+
+	assert_int_equal(epoll_ctl(ep, EPOLL_CTL_ADD, cb_http_fd(h), &ev), 0);
+	while (now_ms() < end) {
+		int wait = cb_http_timeout_ms(h);
+
+		epoll_wait(ep, &out, 1, wait < 0 || wait > 20 ? 20 : wait);
+		cb_http_run(h);
+	}
+	close(ep);
+}
+
+/*
+ * 80 slow clients hold connections with half a request each: /healthz is
+ * still answered at once, 12 times of 12; at the deadline they are cut.
+ */
+static void test_slow_clients_cannot_starve(void **state)
+{
+	int calls = 0, fds[80], answered = 0;
+	struct cb_http *h = start(&calls);
+	char buf[64];
+
+	(void)state;
+	for (int i = 0; i < 80; i++)
+		fds[i] = slow_open(cb_http_port(h), "GET /healthz HTTP/1.1\r\nHost: t\r\n");
+	serve_for(h, 200);
+	for (int i = 0; i < 12; i++) {
+		struct exchange x = { .request = "GET /healthz HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n" };
+		uint64_t t0 = now_ms();
+
+		exchange(h, &x);
+		if (strstr(x.reply, "HTTP/1.1 404") && now_ms() - t0 < 1000)
+			answered++;
+	}
+	assert_int_equal(answered, 12);
+	assert_int_equal(cb_http_cut_total(h), 0);
+	/* Each trickles a header line in now and then: the deadline ends them all the same. */
+	for (int round = 0; round < 6; round++) {
+		for (int i = 0; i < 80; i++)
+			(void)!write(fds[i], "X-Slow: 1\r\n", 11);
+		serve_for(h, 1000);
+	}
+	assert_int_equal(cb_http_cut_total(h), 80);
+	for (int i = 0; i < 80; i++) {
+		ssize_t n = read(fds[i], buf, sizeof(buf));
+
+		/* The server's end is closed: end of stream (or a reset), not "try again". */
+		if (!(n == 0 || (n < 0 && errno == ECONNRESET)))
+			fail_msg("client %d: read %zd (%s): still open", i, n, n < 0 ? strerror(errno) : "data");
+		close(fds[i]);
+	}
+	cb_http_stop(h);
+}
+
+/* Scrapers within a second share one render; slow readers cannot pile copies up. */
+static void test_metrics_rendered_once_for_all(void **state)
+{
+	int calls = 0;
+	struct cb_http *h = start(&calls);
+
+	(void)state;
+	for (int i = 0; i < 5; i++) {
+		struct exchange x = { .request = "GET /metrics HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n" };
+
+		exchange(h, &x);
+		assert_non_null(strstr(x.reply, "x_total 42"));
+	}
+	assert_int_equal(calls, 1);
+	serve_for(h, 1100);
+	{
+		struct exchange x = { .request = "GET /metrics HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n" };
+
+		exchange(h, &x);
+		assert_non_null(strstr(x.reply, "x_total 42"));
+	}
+	assert_int_equal(calls, 2);
 	cb_http_stop(h);
 }
 
@@ -171,6 +277,8 @@ int main(void)
 		cmocka_unit_test(test_get_head_and_not_found),
 		cmocka_unit_test(test_other_methods_refused),
 		cmocka_unit_test(test_port_in_use_is_an_error),
+		cmocka_unit_test(test_slow_clients_cannot_starve),
+		cmocka_unit_test(test_metrics_rendered_once_for_all),
 	};
 
 	return cmocka_run_group_tests_name("http", tests, NULL, NULL);

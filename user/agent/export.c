@@ -85,7 +85,7 @@ int agent_export_start(struct agent *a, struct cb_err *err)
 
 	if (!m->http_on)
 		return 0;
-	if ((e = cb_http_start(&m->http, &m->addr, on_get, a, err)))
+	if ((e = cb_http_start(&m->http, &m->addr, on_get, a, "/metrics", err)))
 		return e;
 	if (epoll_ctl(a->epfd, EPOLL_CTL_ADD, cb_http_fd(m->http), &ev)) {
 		e = -errno;

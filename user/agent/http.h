@@ -4,8 +4,11 @@
  * no thread of its own, so the handler may read anything the loop owns, and
  * a loop that hangs stops answering /healthz, which is what liveness wants.
  *
- * Only GET and HEAD are served; anything else gets 405. Connections are
- * limited in number and time, so a slow or idle client cannot pile up.
+ * Only GET and HEAD are served; anything else gets 405. No client can keep
+ * another from an answer: slots are plentiful and capped per client address,
+ * every request has a deadline (slow senders are cut), and the one heavy
+ * path (shared_path, /metrics) is rendered at most once a second for all
+ * its clients, with at most two renders alive however slowly they read.
  */
 #ifndef CB_HTTP_H
 #define CB_HTTP_H
@@ -25,7 +28,9 @@ typedef unsigned int (*cb_http_handler)(void *arg, const char *path, struct cb_b
 
 /* Listen on addr (port 0: any free port). 0 or a negative errno, with err set. */
 int cb_http_start(struct cb_http **out, const struct cb_endpoint *addr, cb_http_handler fn,
-		  void *arg, struct cb_err *err);
+		  void *arg, const char *shared_path, struct cb_err *err);
+/* Connections cut at their deadline so far. */
+uint64_t cb_http_cut_total(const struct cb_http *h);
 /* The fd to watch for EPOLLIN (an epoll fd of the server's own). */
 int cb_http_fd(const struct cb_http *h);
 /* The port actually bound (host order). */
