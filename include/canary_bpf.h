@@ -417,6 +417,7 @@ struct cb_rollout {
 #define CB_RO_F_GATE      0x2   /* paused at a manual "pause" step */
 #define CB_RO_F_SWAPPED   0x4   /* promoted, and the tracks were swapped in the maps */
 #define CB_RO_F_FORCED    0x8   /* a CLI change made with --force stands until the file changes */
+#define CB_RO_F_FAILPAUSE 0x10  /* paused by on_failure: pause (only a total failure rolls back) */
 
 /* cb_ctl: service name -> the last rollout command of the CLI to the agent. */
 enum cb_ctl_cmd {

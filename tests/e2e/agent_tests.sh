@@ -265,6 +265,40 @@ test_agent_5xx_canary_rolls_back() {
 	[[ $(jget "$RO" 'd["reason"]') == *"HTTP 5xx ratio"* ]] || fail "reason: $RO"
 }
 
+# A canary that turns bad while the rollout waits at a pause gate (and its
+# health check still passes) is rolled back: the gate is judged too.
+test_agent_canary_turning_bad_at_a_gate() {
+	local cfg=$WORK/ag.yaml out=$WORK/rate.json t_bad t_rb
+	slowsrv "$LAB_NS_S1" 10.20.1.2 8082 0 s1 200
+	slowsrv "$LAB_NS_C1" 10.20.5.2 8082 0 c1 200
+	local good=$SLOWSRV_PID
+	agent_yaml "$cfg" "$(svc_yaml ag 80 10.20.1.2:8082 10.20.5.2:8082 \
+		"    health_check: {type: tcp, interval: 1s, timeout: 500ms, unhealthy_after: 3}" \
+		"    rollout: {steps: [30, pause, 100], step_duration: 2s, min_connections: 20," \
+		"      analysis: {interval: 1s, failure_limit: 2}}")"
+	bg_client "$LAB_NS_CL" "$out" rate --addr "$LAB_VIP4" --port 80 --rate 200 \
+		--duration-ms 30000 --timeout-ms 1000
+	local client=$BG_PID
+	agent_start "$cfg"
+	wait_phase ag paused 15
+	[[ $(jget "$RO" 'd["reason"]') == *"is a pause"* ]] || fail "not at the gate: $RO"
+	sleep 3
+	cb -j rollout status ag
+	[ "$(jget "$CB_OUT" 'd["phase"]')" = paused ] && [ "$(jget "$CB_OUT" 'd.get("last_check")')" = pass ] ||
+		fail "a healthy canary at the gate: $CB_OUT"
+	# The canary now answers 500; its port still accepts, so its TCP check passes.
+	kill "$good"
+	wait "$good" 2>/dev/null
+	slowsrv "$LAB_NS_C1" 10.20.5.2 8082 0 c1 500
+	t_bad=$(date +%s%3N)
+	wait_phase ag rolled_back 15
+	t_rb=$(date +%s%3N)
+	kill "$client" 2>/dev/null
+	[[ $(jget "$RO" 'd["reason"]') == *"HTTP 5xx ratio"*"while waiting at a gate"* ]] || fail "reason: $RO"
+	[ $((t_rb - t_bad)) -le 10000 ] || fail "rolled back $((t_rb - t_bad)) ms after the canary turned bad"
+	echo "  figure: canary turned bad at the gate (30 %): rolled back after $((t_rb - t_bad)) ms (target ≤ 10 s); $(jget "$RO" 'd["reason"]')"
+}
+
 # 20 healthy rollouts at 200 new connections/s: not one rollback.
 test_agent_healthy_canary_never_rolls_back() {
 	local cfg=$WORK/ag.yaml out=$WORK/rate.json i rollbacks=0 total=0 errors=0 secs=""
@@ -441,7 +475,7 @@ AGENT_TESTS=(test_agent_config_errors test_agent_validate_and_input_limits
 	test_agent_5xx_canary_rolls_back test_agent_sigkill_resumes
 	test_agent_promotion_hooks_and_verbs test_agent_reload_configmap_swap
 	test_agent_health_and_sigterm test_agent_start_under_load_drops_nothing
-	test_agent_healthy_canary_never_rolls_back)
+	test_agent_healthy_canary_never_rolls_back test_agent_canary_turning_bad_at_a_gate)
 
 # Clients already sending when the agent starts: the new VIP is made once its
 # backends' first probes are in, and served only once its tracks are filled

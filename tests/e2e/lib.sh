@@ -144,6 +144,7 @@ slowsrv() {
 	ip netns exec "$ns" "$SLOWSRV" --addr "$addr" --port "$port" --delay-ms "$delay" \
 		--name "$name" --status "$status" "$@" >>"$WORK/slowsrv.log" 2>&1 &
 	pid=$!
+	SLOWSRV_PID=$pid
 	on_exit "kill $pid 2>/dev/null; wait $pid 2>/dev/null"
 	for _ in $(seq 1 50); do
 		out=$(timeout 10 ip netns exec "$ns" "$CLIENT" count --addr "$addr" --port "$port" -n 1 \

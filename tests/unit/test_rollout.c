@@ -157,6 +157,67 @@ static void test_pause_step_is_a_gate(void **state)
 	assert_int_equal(r.weight_bp, 5000);
 }
 
+/*
+ * Issue 17: analysis at every gate. A pause step, the wait for a manual
+ * promote and on_failure: pause all judge the canary; a failure at a gate
+ * rolls back; paused by a failure, only a total failure does.
+ */
+static void test_gates_are_judged(void **state)
+{
+	static uint32_t gated[] = { 1000, CB_STEP_PAUSE, 5000 };
+	struct cb_cfg_rollout c = cfg_of(gated, 3);
+	struct cb_ro_input total = { .verdict = CB_FAIL, .why = "reset ratio: canary 100%",
+				     .total_failure = 1 };
+	struct cb_rollout r = { 0 };
+
+	(void)state;
+	cb_ro_start(&c, &r, 1);
+	r.step_elapsed_ms = c.step_duration_ms;
+	assert_int_equal(tick(&c, &r, CB_PASS, 200), CB_RO_PAUSE);   /* into the gate, at 10 % */
+	assert_true(r.flags & CB_RO_F_GATE);
+	assert_int_equal(r.weight_bp, 1000);
+	assert_int_equal(tick(&c, &r, CB_FAIL, 0), CB_RO_NONE);
+	assert_int_equal(tick(&c, &r, CB_FAIL, 0), CB_RO_ROLLBACK);
+	assert_int_equal(r.phase, CB_PHASE_ROLLED_BACK);
+	assert_non_null(strstr(r.reason, "while waiting at a gate"));
+	assert_false(r.flags & CB_RO_F_GATE);
+
+	/* Waiting for a manual promote after the last step. */
+	c = cfg_of(gated, 3);
+	c.auto_promote = 0;
+	r = (struct cb_rollout){ 0 };
+	cb_ro_start(&c, &r, 1);
+	r.step = 2;
+	r.weight_bp = 5000;
+	r.step_elapsed_ms = c.step_duration_ms;
+	assert_int_equal(tick(&c, &r, CB_PASS, 200), CB_RO_PAUSE);
+	assert_non_null(strstr(r.reason, "waiting for rollout promote"));
+	assert_int_equal(tick(&c, &r, CB_FAIL, 0), CB_RO_NONE);
+	assert_int_equal(tick(&c, &r, CB_FAIL, 0), CB_RO_ROLLBACK);
+
+	/* on_failure: pause: paused once, then only a total failure ends it. */
+	c = cfg_of(gated, 3);
+	c.on_failure = CB_ON_FAILURE_PAUSE;
+	r = (struct cb_rollout){ 0 };
+	cb_ro_start(&c, &r, 1);
+	assert_int_equal(tick(&c, &r, CB_FAIL, 0), CB_RO_NONE);
+	assert_int_equal(tick(&c, &r, CB_FAIL, 0), CB_RO_PAUSE);
+	assert_true(r.flags & CB_RO_F_FAILPAUSE);
+	for (int i = 0; i < 5; i++)
+		assert_int_equal(tick(&c, &r, CB_FAIL, 0), CB_RO_NONE);
+	assert_int_equal(r.phase, CB_PHASE_PAUSED);
+	assert_non_null(strstr(r.reason, "paused on failure"));
+	assert_non_null(strstr(r.reason, "| last check: fail"));
+	assert_int_equal(cb_ro_check(&c, &r, &total), CB_RO_ROLLBACK);
+	assert_non_null(strstr(r.reason, "total failure while paused on failure: reset ratio"));
+	assert_false(r.flags & CB_RO_F_FAILPAUSE);
+
+	/* A gate at 0 %: the canary takes nothing, nothing is judged. */
+	r = (struct cb_rollout){ .phase = CB_PHASE_PAUSED, .flags = CB_RO_F_GATE };
+	assert_int_equal(tick(&c, &r, CB_FAIL, 0), CB_RO_NONE);
+	assert_int_equal(r.failures, 0);
+}
+
 static void test_commands(void **state)
 {
 	struct cb_cfg_rollout c = cfg_of(steps3, 3);
@@ -168,8 +229,15 @@ static void test_commands(void **state)
 	cb_ro_start(&c, &r, 7);
 	assert_int_equal(cb_ro_command(&c, &r, CB_CTL_RESUME, msg, sizeof(msg)), -1);
 	assert_int_equal(cb_ro_command(&c, &r, CB_CTL_PAUSE, msg, sizeof(msg)), CB_RO_PAUSE);
-	assert_int_equal(tick(&c, &r, CB_FAIL, 10), CB_RO_NONE);   /* paused: no checks */
+	/* Paused, the canary still takes traffic: still judged, the step does not move. */
+	assert_int_equal(tick(&c, &r, CB_FAIL, 10), CB_RO_NONE);
+	assert_int_equal(r.failures, 1);
+	assert_int_equal(r.step_elapsed_ms, 0);
+	assert_non_null(strstr(r.reason, "paused by rollout pause at step 1 | last check: fail: HTTP 5xx"));
+	assert_int_equal(tick(&c, &r, CB_PASS, 10), CB_RO_NONE);
 	assert_int_equal(r.failures, 0);
+	assert_non_null(strstr(r.reason, "at step 1 | last check: pass"));
+	assert_null(strstr(r.reason, "fail"));
 	assert_int_equal(cb_ro_command(&c, &r, CB_CTL_ABORT, msg, sizeof(msg)), CB_RO_ROLLBACK);
 	assert_int_equal(r.phase, CB_PHASE_ROLLED_BACK);
 	assert_non_null(strstr(r.reason, "aborted"));
@@ -314,6 +382,7 @@ int main(void)
 		cmocka_unit_test(test_last_step_promotes_or_waits),
 		cmocka_unit_test(test_pause_step_is_a_gate),
 		cmocka_unit_test(test_commands),
+		cmocka_unit_test(test_gates_are_judged),
 		cmocka_unit_test(test_plan_of_each_phase),
 		cmocka_unit_test(test_rollout_starts_from_the_file),
 	};

@@ -70,6 +70,7 @@ struct agent_svc {
 	struct agent_be *be[CB_TRACKS];
 	size_t nbe[CB_TRACKS];
 	struct agent_snap *base;       /* start of the analysis window; NULL: none yet */
+	uint64_t base_ms;              /* when it started */
 	struct cb_track_stats last_st[CB_TRACKS];   /* the latest counters read, */
 	int last_valid;                /* to skip idle rereads of the histograms */
 	struct agent_judged *judged;

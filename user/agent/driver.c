@@ -55,7 +55,34 @@ static struct cb_analysis_cfg analysis_cfg(const struct cb_cfg_rollout *c)
 	};
 }
 
-/* The record of a progressing service, or 0 when there is nothing to check now. */
+/* Judged: progressing, or paused while the canary takes traffic (rollout.c, check_paused). */
+static int judged_phase(const struct cb_rollout *r)
+{
+	return r->phase == CB_PHASE_PROGRESSING || (r->phase == CB_PHASE_PAUSED && r->weight_bp);
+}
+
+/*
+ * A paused rollout has no step to end its window: it slides, restarting
+ * after PAUSED_WINDOW_INTERVALS checks, so that a canary turning bad after
+ * an hour at a gate is not diluted by that hour.
+ */
+#define PAUSED_WINDOW_INTERVALS 30
+
+/* Half or more of the canary's connections or requests fail: what ends a rollout paused on failure. */
+static int total_failure(const struct cb_analysis *res)
+{
+	static const enum cb_metric ratios[] = { CB_M_RESETS, CB_M_CONNECT_FAILURES, CB_M_HTTP_5XX };
+
+	for (size_t i = 0; i < sizeof(ratios) / sizeof(ratios[0]); i++) {
+		const struct cb_metric_result *m = &res->m[ratios[i]];
+
+		if (m->applicable && m->verdict == CB_FAIL && m->canary >= 0.5)
+			return 1;
+	}
+	return 0;
+}
+
+/* The record of a service to judge, or 0 when there is nothing to check now. */
 static int due(struct agent *a, struct agent_svc *s, uint64_t now, struct cb_rollout *r)
 {
 	const struct cb_cfg_rollout *c = &s->cfg->rollout;
@@ -64,7 +91,7 @@ static int due(struct agent *a, struct agent_svc *s, uint64_t now, struct cb_rol
 	/* Checks are due every interval; a service not progressing is looked at as often. */
 	if (s->base ? now - s->last_check_ms < c->interval_ms : now < s->next_look_ms)
 		return 0;
-	if (cb_rollout_get(&a->st.maps, s->cfg->name, r) || r->phase != CB_PHASE_PROGRESSING) {
+	if (cb_rollout_get(&a->st.maps, s->cfg->name, r) || !judged_phase(r)) {
 		agent_window_reset(s);
 		s->next_look_ms = now + c->interval_ms;
 		return 0;
@@ -104,6 +131,7 @@ static void check(struct agent *a, struct agent_svc *s, uint64_t now)
 		.dt_ms = dt, .verdict = res.verdict, .why = res.reason,
 		.canary_connections = agent_window_canary_connections(s, snap),
 		.canary_all_down = agent_canary_all_down(s),
+		.total_failure = total_failure(&res),
 	};
 	ac = cb_ro_check(c, &r, &in);
 	if (res.verdict == CB_FAIL && ac == CB_RO_NONE)
@@ -121,8 +149,13 @@ static void check(struct agent *a, struct agent_svc *s, uint64_t now)
 		return;
 	}
 	act(s, &r, ac, now);
-	/* A new step's window starts with the counters just read. */
-	if (r.phase == CB_PHASE_PROGRESSING)
+	/* A new step's window starts with the counters just read; a paused one slides. */
+	if (r.phase == CB_PHASE_PAUSED && r.weight_bp &&
+	    now - s->base_ms >= PAUSED_WINDOW_INTERVALS * c->interval_ms) {
+		agent_window_reset(s);
+		s->last_check_ms = now;
+	}
+	if (judged_phase(&r))
 		agent_window_restart_at(a, s, snap);
 	else
 		free(snap);

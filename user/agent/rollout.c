@@ -30,7 +30,7 @@ static enum cb_ro_action promote(struct cb_rollout *r)
 {
 	r->phase = CB_PHASE_PROMOTED;
 	r->weight_bp = 0;
-	r->flags &= ~(uint32_t)CB_RO_F_GATE;
+	r->flags &= ~(uint32_t)(CB_RO_F_GATE | CB_RO_F_FAILPAUSE);
 	r->promotions++;
 	return CB_RO_PROMOTE;
 }
@@ -43,7 +43,7 @@ static enum cb_ro_action enter_step(const struct cb_cfg_rollout *cfg, struct cb_
 
 	r->failures = 0;
 	r->step_elapsed_ms = 0;
-	r->flags &= ~(uint32_t)CB_RO_F_GATE;
+	r->flags &= ~(uint32_t)(CB_RO_F_GATE | CB_RO_F_FAILPAUSE);
 	if (i >= cfg->nsteps) {
 		r->step = (uint32_t)cfg->nsteps - 1;
 		if (cfg->auto_promote) {
@@ -84,14 +84,72 @@ static enum cb_ro_action on_failure(const struct cb_cfg_rollout *cfg, struct cb_
 {
 	if (cfg->on_failure == CB_ON_FAILURE_PAUSE) {
 		r->phase = CB_PHASE_PAUSED;
+		r->flags = (r->flags & ~(uint32_t)CB_RO_F_GATE) | CB_RO_F_FAILPAUSE;
 		reason(r, "paused on failure: %s", why);
 		return CB_RO_PAUSE;
 	}
+	r->flags &= ~(uint32_t)(CB_RO_F_GATE | CB_RO_F_FAILPAUSE);
 	r->phase = CB_PHASE_ROLLED_BACK;
 	r->weight_bp = 0;
 	r->rollbacks++;
 	reason(r, "rolled back: %s", why);
 	return CB_RO_ROLLBACK;
+}
+
+/*
+ * The reason of a paused rollout says why it waits, then the live verdict
+ * after CB_RO_LIVE, replaced at each check: `rollout status` shows both.
+ */
+#define CB_RO_LIVE " | last check: "
+
+static void live_reason(struct cb_rollout *r, enum cb_verdict v, const char *why)
+{
+	char *at = strstr(r->reason, CB_RO_LIVE);
+	size_t keep = at ? (size_t)(at - r->reason) : strnlen(r->reason, sizeof(r->reason));
+	char buf[CB_REASON_LEN];
+
+	snprintf(buf, sizeof(buf), "%.*s" CB_RO_LIVE "%s%s%s", (int)keep, r->reason,
+		 cb_verdict_name(v), v == CB_PASS || !why || !*why ? "" : ": ", v == CB_PASS ? "" : why);
+	memcpy(r->reason, buf, strlen(buf) + 1);
+}
+
+/*
+ * Paused with the canary taking traffic (a pause step, the wait for a
+ * manual promote, `rollout pause`, or paused by on_failure: pause): judged
+ * as when progressing, without moving on. A canary that fails is handled by
+ * on_failure; once paused by a failure, only a total one rolls it back.
+ */
+static enum cb_ro_action check_paused(const struct cb_cfg_rollout *cfg, struct cb_rollout *r,
+				      const struct cb_ro_input *in)
+{
+	enum cb_verdict v = in->verdict;
+	const char *why = in->why && *in->why ? in->why : "analysis failed";
+	char buf[CB_REASON_LEN];
+
+	if (!r->weight_bp)
+		return CB_RO_NONE;   /* the canary takes nothing: nothing to judge */
+	if (in->canary_all_down) {
+		v = CB_FAIL;
+		why = "every canary backend fails its health check";
+	}
+	if (r->flags & CB_RO_F_FAILPAUSE) {
+		if (!in->canary_all_down && !in->total_failure) {
+			live_reason(r, v, why);
+			return CB_RO_NONE;
+		}
+		snprintf(buf, sizeof(buf), "total failure while paused on failure: %s", why);
+		return on_failure(&(struct cb_cfg_rollout){ .on_failure = CB_ON_FAILURE_ROLLBACK }, r,
+				  buf);
+	}
+	if (v == CB_FAIL && ++r->failures >= cfg->failure_limit) {
+		snprintf(buf, sizeof(buf), "%s while %s", why,
+			 r->flags & CB_RO_F_GATE ? "waiting at a gate" : "paused");
+		return on_failure(cfg, r, buf);
+	}
+	if (v == CB_PASS)
+		r->failures = 0;
+	live_reason(r, v, why);
+	return CB_RO_NONE;
 }
 
 enum cb_ro_action cb_ro_check(const struct cb_cfg_rollout *cfg, struct cb_rollout *r,
@@ -101,6 +159,8 @@ enum cb_ro_action cb_ro_check(const struct cb_cfg_rollout *cfg, struct cb_rollou
 	const char *why = in->why && *in->why ? in->why : "analysis failed";
 	char buf[CB_REASON_LEN];
 
+	if (r->phase == CB_PHASE_PAUSED)
+		return check_paused(cfg, r, in);
 	if (r->phase != CB_PHASE_PROGRESSING)
 		return CB_RO_NONE;
 	r->nsteps = (uint32_t)cfg->nsteps;
@@ -187,6 +247,7 @@ int cb_ro_command(const struct cb_cfg_rollout *cfg, struct cb_rollout *r, enum c
 		}
 		r->phase = CB_PHASE_PROGRESSING;
 		r->failures = 0;
+		r->flags &= ~(uint32_t)CB_RO_F_FAILPAUSE;
 		reason(r, "resumed at step %u", r->step + 1);
 		a = CB_RO_RESTART_WINDOW;
 		break;

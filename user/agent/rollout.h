@@ -33,11 +33,12 @@ struct cb_ro_input {
 	const char *why;               /* the analysis' reason */
 	uint64_t canary_connections;   /* new canary connections in this step */
 	int canary_all_down;           /* every canary backend fails its health check */
+	int total_failure;             /* half or more of the canary's connections or requests fail */
 };
 
 /* A rollout of the canary set with fingerprint fp begins at the first step. */
 enum cb_ro_action cb_ro_start(const struct cb_cfg_rollout *cfg, struct cb_rollout *r, uint64_t fp);
-/* One analysis check while progressing (other phases: CB_RO_NONE). */
+/* One analysis check while progressing or paused with canary traffic (other phases: CB_RO_NONE). */
 enum cb_ro_action cb_ro_check(const struct cb_cfg_rollout *cfg, struct cb_rollout *r,
 			      const struct cb_ro_input *in);
 /*

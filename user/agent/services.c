@@ -87,6 +87,7 @@ int agent_svcs_build(struct agent *a, const struct cb_config *cfg, struct agent_
 		s->forced = prev && a->same_file ? prev->forced : 0;
 		if (prev && !memcmp(&prev->key, &s->key, sizeof(s->key))) {
 			s->base = prev->base;
+			s->base_ms = prev->base_ms;
 			s->last_check_ms = prev->last_check_ms;
 			s->next_look_ms = prev->next_look_ms;
 		}

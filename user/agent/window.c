@@ -125,6 +125,7 @@ int agent_window_read(struct agent *a, struct agent_svc *s, uint64_t now, struct
 		return -1;
 	}
 	s->base = snap;
+	s->base_ms = now;
 	s->last_check_ms = now;
 	return 0;
 }
@@ -133,6 +134,7 @@ void agent_window_restart_at(struct agent *a, struct agent_svc *s, struct agent_
 {
 	if (!s->base && !snap_hist(a, s, snap)) {
 		s->base = snap;
+		s->base_ms = s->last_check_ms;
 		return;
 	}
 	free(snap);
