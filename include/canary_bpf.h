@@ -15,7 +15,7 @@
 #include <stdint.h>
 #endif
 
-#define CB_LAYOUT_VERSION 7
+#define CB_LAYOUT_VERSION 8
 
 #define CB_MAX_SERVICES  16384
 #define CB_MAX_BACKENDS  65536
@@ -411,6 +411,7 @@ struct cb_rollout {
 	__u64 decided_ms;           /* monotonic time of the last promote/rollback */
 	__u64 started_ms;           /* monotonic time the rollout started */
 	char reason[CB_REASON_LEN];
+	char release[CB_NAME_LEN];  /* the canary's release (the file's `release`), "" without */
 };
 
 #define CB_RO_F_MANAGED   0x1   /* the agent owns this service (made it from its config) */

@@ -15,6 +15,7 @@ SLOWSRV=$PWD/build/tests/slowsrv
 LAB=cbdemo$$
 PIN=/sys/fs/bpf/cbdemo-$$
 DIR=$(mktemp -d "/tmp/cbdemo$$.XXXXXX") || exit 1
+export CANARY_BPF_STATE_DIR=$DIR/state   # rollout records of this demo only
 PIDS=()
 
 cleanup() {

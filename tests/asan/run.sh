@@ -22,6 +22,7 @@ asan=${1:-build-asan}
 plain=${2:-$asan/plain/canary-bpf}
 supp=$root/tests/asan/valgrind.supp
 logs=$asan/logs
+export CANARY_BPF_STATE_DIR=$logs/state   # rollout records of this run only
 pin=/sys/fs/bpf/cbfz-$$
 agent_pid=""
 passed=0

@@ -25,6 +25,7 @@ LAB=cbb$$
 PIN=/sys/fs/bpf/cbb-$$
 PIN_LAB=/sys/fs/bpf/cbb-$$-lab
 WORK=$(mktemp -d /tmp/cbbench-agent.XXXXXX)
+export CANARY_BPF_STATE_DIR=$WORK/state   # rollout records of this run only
 PIDS=()
 
 cleanup() {

@@ -299,6 +299,60 @@ test_agent_canary_turning_bad_at_a_gate() {
 	echo "  figure: canary turned bad at the gate (30 %): rolled back after $((t_rb - t_bad)) ms (target ≤ 10 s); $(jget "$RO" 'd["reason"]')"
 }
 
+# A rollout belongs to its release: the canary backend replaced mid-rollout
+# (a pod restarted with a new address) neither restarts nor resets it; after
+# the promotion, an emptied bpffs (a reboot) does not run the release again.
+test_agent_release_survives_churn_and_reboot() {
+	local cfg=$WORK/rel.yaml out=$WORK/rate.json step i
+	slowsrv "$LAB_NS_C1" 10.20.5.2 8083 0 c1 200
+	slowsrv "$LAB_NS_C1" 10.20.5.2 8084 0 c1b 200
+	rel_yaml() {
+		agent_yaml "$cfg.new" "$(svc_yaml rl 80 "$STABLE_NGINX" "$1" "    release: v2" \
+			"    rollout: {steps: [10, 50, 100], step_duration: 3s, min_connections: 10," \
+			"      analysis: {interval: 1s, failure_limit: 2}}")"
+		mv "$cfg.new" "$cfg"
+	}
+	rel_yaml 10.20.5.2:8083
+	bg_client "$LAB_NS_CL" "$out" rate --addr "$LAB_VIP4" --port 80 --rate 200 \
+		--duration-ms 40000 --timeout-ms 1000
+	local client=$BG_PID
+	agent_start "$cfg"
+	for _ in $(seq 1 150); do
+		cb -j rollout status rl
+		step=$(jget "$CB_OUT" 'd["step"]')
+		[ "$step" -ge 2 ] 2>/dev/null && break
+		sleep 0.1
+	done
+	[ "$step" = 2 ] && [ "$(jget "$CB_OUT" 'd["release"]')" = v2 ] || fail "not at step 2 of v2: $CB_OUT"
+	# The canary pod is replaced: same release, another address.
+	rel_yaml 10.20.5.2:8084
+	for i in $(seq 1 30); do
+		cb -j rollout status rl
+		[ "$(jget "$CB_OUT" 'd["step"]')" -ge 2 ] || fail "the rollout went back to step 1 on churn: $CB_OUT"
+		must -j stats rl
+		[ "$(jget "$CB_OUT" 'd[0]["tracks"]["canary"]["backends"]')" = "['10.20.5.2:8084']" ] && break
+		sleep 0.1
+	done
+	wait_phase rl promoted 30
+	echo "  figure: canary backend replaced at step 2 of release v2: no restart, promoted ($(jget "$RO" 'd["reason"]'))"
+	kill "$client" 2>/dev/null
+	# A reboot: the agent dies, the bpffs is emptied, the agent starts with the same file.
+	kill -9 "$AGENT_PID"
+	wait "$AGENT_PID" 2>/dev/null
+	for i in "${NODE_IFS[@]}"; do cb detach "$i"; done
+	rm -rf "$PIN"
+	[ -e "$CANARY_BPF_STATE_DIR/${PIN//\//_}/rl.rollout" ] || fail "no record under --state-dir"
+	agent_start "$cfg"
+	grep -q "state-dir *rl: rollout record restored from .*: promoted, release v2" "$WORK/agent.log" ||
+		fail "not restored: $(grep rl "$WORK/agent.log" | tail -n 3)"
+	cb -j rollout status rl
+	[ "$(jget "$CB_OUT" 'd["phase"]')" = promoted ] || fail "release v2 ran again after the reboot: $CB_OUT"
+	sleep 2
+	cb -j rollout status rl
+	[ "$(jget "$CB_OUT" 'd["phase"]')" = promoted ] || fail "release v2 ran again after the reboot: $CB_OUT"
+	echo "  figure: emptied bpffs: release v2 stays promoted (record restored from --state-dir)"
+}
+
 # 20 healthy rollouts at 200 new connections/s: not one rollback.
 test_agent_healthy_canary_never_rolls_back() {
 	local cfg=$WORK/ag.yaml out=$WORK/rate.json i rollbacks=0 total=0 errors=0 secs=""
@@ -475,7 +529,8 @@ AGENT_TESTS=(test_agent_config_errors test_agent_validate_and_input_limits
 	test_agent_5xx_canary_rolls_back test_agent_sigkill_resumes
 	test_agent_promotion_hooks_and_verbs test_agent_reload_configmap_swap
 	test_agent_health_and_sigterm test_agent_start_under_load_drops_nothing
-	test_agent_healthy_canary_never_rolls_back test_agent_canary_turning_bad_at_a_gate)
+	test_agent_healthy_canary_never_rolls_back test_agent_canary_turning_bad_at_a_gate
+	test_agent_release_survives_churn_and_reboot)
 
 # Clients already sending when the agent starts: the new VIP is made once its
 # backends' first probes are in, and served only once its tracks are filled

@@ -516,6 +516,9 @@ failed=0
 for t in "${TESTS[@]}"; do
 	echo "[ RUN      ] $t"
 	rm -f "$WORK/why"
+	# Each test's agents keep their rollout records apart (--state-dir), under $WORK.
+	rm -rf "$WORK/state"
+	export CANARY_BPF_STATE_DIR=$WORK/state
 	# In the background so that a signal interrupts `wait` at once; whatever
 	# the killed test leaves running in the lab goes with the lab.
 	( "$t" ) &

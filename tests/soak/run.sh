@@ -72,6 +72,7 @@ agent_up() {
 eval "$(scripts/lab.sh env "$LAB")"
 read -ra NODE_IFS <<<"$LAB_NODE_IFS"
 WORK=$(mktemp -d "/tmp/cbs$$-soak.XXXXXX") || exit 1
+export CANARY_BPF_STATE_DIR=$WORK/state   # rollout records of this run only
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 scripts/lab.sh up "$LAB" >/dev/null || exit 1

@@ -111,6 +111,10 @@ struct agent {
 	struct cb_state st;
 	int epfd, sigfd, inofd;
 	int owner_fd;                  /* the pin path's agent lock (owner.h), held until exit */
+	const char *state_dir_opt;     /* --state-dir (default CANARY_BPF_STATE_DIR or /var/lib/canary-bpf) */
+	int state_fd;                  /* its subdirectory for this pin path; -1: none */
+	char state_dir[2 * PATH_MAX];
+	int state_failing;             /* the last save failed (said once) */
 	int same_file;                 /* this adoption reads the file the last one did */
 	struct cb_hook hooks[AGENT_MAX_HOOKS];
 	size_t nhooks;
@@ -188,6 +192,13 @@ int agent_adopt(struct agent *a, struct cb_config *cfg);
 int agent_seed_apply(struct agent *a, const struct cb_config *cfg);
 uint64_t agent_file_digest(const char *path);
 int agent_loop(struct agent *a);
+
+/* statedir.c: rollout records on disk too (agent_rollout_put writes both). */
+int agent_statedir_open(struct agent *a, const char *dir, const char *pin, struct cb_err *err);
+void agent_record_save(struct agent *a, const char *name, const struct cb_rollout *r);
+int agent_record_load(struct agent *a, const char *name, struct cb_rollout *r);
+void agent_record_forget(struct agent *a, const char *name);
+int agent_rollout_put(struct agent *a, const char *name, const struct cb_rollout *r);
 
 /* main.c: the agent's options, for its help page too. */
 extern const struct cb_opt agent_opts[];

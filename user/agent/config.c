@@ -243,7 +243,7 @@ struct svc_parse {
 
 static const char *const service_keys[] = {
 	"name", "vip", "port", "proto", "affinity", "stable", "canary", "overrides",
-	"health_check", "rollout", NULL,
+	"health_check", "rollout", "release", NULL,
 };
 
 static int key_index(const char *const *keys, const char *key)
@@ -311,6 +311,11 @@ static int service_field(struct ctx *c, const char *key, yaml_node_t *v, void *o
 		if (cb_parse_name(t, &e))
 			return cfg_fail_at(c, v, "name: %s", e.msg);
 		snprintf(s->name, sizeof(s->name), "%s", t);
+	} else if (!strcmp(key, "release")) {
+		/* A release is named as a service is: an image tag, a chart version. */
+		if (cb_parse_name(t, &e))
+			return cfg_fail_at(c, v, "release: %s", e.msg);
+		snprintf(s->release, sizeof(s->release), "%s", t);
 	} else if (!strcmp(key, "vip")) {
 		sp->vip = t;
 	} else if (!strcmp(key, "port")) {

@@ -82,6 +82,7 @@ struct cb_cfg_service {
 	size_t noverrides;
 	struct cb_cfg_health health;
 	struct cb_cfg_rollout rollout;
+	char release[CB_NAME_LEN];       /* the canary's release: its rollout's identity; "": the canary set's */
 };
 
 /* A seed file holds 16..256 bytes: e.g. `openssl rand -hex 32` in a Secret. */

@@ -142,7 +142,7 @@ static void check(struct agent *a, struct agent_svc *s, uint64_t now)
 	if (ac == CB_RO_ROLLBACK || ac == CB_RO_PROMOTE)
 		r.decided_ms = now;
 	r.updated_ms = now;
-	if (cb_rollout_put(&a->st.maps, s->cfg->name, &r)) {
+	if (agent_rollout_put(a, s->cfg->name, &r)) {
 		cb_log(CB_LOG_ERROR, s->cfg->name, "rollout", "store the rollout state: %s",
 		       strerror(errno));
 		free(snap);
@@ -193,7 +193,7 @@ static int ctl_force(struct agent *a, struct agent_svc *s, const char *name, str
 	if (cb_rollout_get(&a->st.maps, name, &r) == 0 && !(r.flags & CB_RO_F_FORCED)) {
 		r.flags |= CB_RO_F_FORCED;
 		r.updated_ms = now;
-		cb_rollout_put(&a->st.maps, name, &r);
+		agent_rollout_put(a, name, &r);
 	}
 	snprintf(c->msg, sizeof(c->msg), "kept until the agent's file changes");
 	return 0;
@@ -228,7 +228,7 @@ static int ctl_one(const char *name, struct cb_ctl *c, void *arg)
 			r.started_ms = ca->now;
 		r.ctl_seq = c->seq;
 		r.updated_ms = ca->now;
-		if (cb_rollout_put(&a->st.maps, name, &r)) {
+		if (agent_rollout_put(a, name, &r)) {
 			snprintf(c->msg, sizeof(c->msg), "store the rollout state: %s", strerror(errno));
 			ac = -1;
 		}

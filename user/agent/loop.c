@@ -292,6 +292,9 @@ void agent_teardown(struct agent *a)
 	if (a->owner_fd >= 0)
 		close(a->owner_fd);
 	a->owner_fd = -1;
+	if (a->state_fd >= 0)
+		close(a->state_fd);
+	a->state_fd = -1;
 	if (a->inofd >= 0)
 		close(a->inofd);
 	if (a->sigfd >= 0)

@@ -6,6 +6,7 @@
 #include "upgrade.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
@@ -41,6 +42,8 @@ static int set_textfile_interval(const char *v, void *dst, struct cb_err *err)
 	return 0;
 }
 
+#define DEFAULT_STATE_DIR "/var/lib/canary-bpf"
+
 static int set_log_format(const char *v, void *dst, struct cb_err *err)
 {
 	(void)dst;
@@ -59,6 +62,9 @@ const struct cb_opt agent_opts[] = {
 	{ "validate", 0, NULL, "check the file (and its seed file) and exit, touching nothing:\n"
 	  "0 valid, 2 with one FILE:LINE:COL: line per error", NULL,
 	  offsetof(struct agent, validate) },
+	{ "state-dir", 0, "DIR", "where copies of the rollout records are kept, so that an emptied\n"
+	  "bpffs does not run an ended release again (default $CANARY_BPF_STATE_DIR,\n"
+	  "else " DEFAULT_STATE_DIR "; \"\": none)", NULL, offsetof(struct agent, state_dir_opt) },
 	{ "metrics-addr", 0, "ADDR:PORT|off", "where /metrics, /healthz and /readyz are served\n"
 	  "(default " DEFAULT_METRICS_ADDR "; [ADDR6]:PORT for IPv6; off: nowhere)", set_metrics_addr,
 	  offsetof(struct agent, mx) },
@@ -137,6 +143,8 @@ static int start(struct agent *a, const char *pin)
 		return runtime_fail(a, &cfg, "", err.msg);
 	if ((e = open_state(a, pin, &cfg, &err)))
 		return runtime_fail(a, &cfg, "state", err.msg);
+	if ((e = agent_statedir_open(a, a->state_dir_opt, pin, &err)))
+		return runtime_fail(a, &cfg, "state-dir", err.msg);
 	a->config_digest = agent_file_digest(a->config_path);
 	e = agent_adopt(a, &cfg);
 	cb_state_unlock(&a->st);
@@ -163,12 +171,13 @@ static int validate(const char *path)
 
 int cmd_agent(int argc, char **argv, const char *pin)
 {
-	struct agent a = { .epfd = -1, .sigfd = -1, .inofd = -1, .owner_fd = -1,
+	struct agent a = { .epfd = -1, .sigfd = -1, .inofd = -1, .owner_fd = -1, .state_fd = -1,
 			   .mx = { .textfile_every_ms = DEFAULT_TEXTFILE_MS } };
 	struct cb_err err;
 	int rc;
 
 	set_metrics_addr(DEFAULT_METRICS_ADDR, &a.mx, &err);
+	a.state_dir_opt = getenv("CANARY_BPF_STATE_DIR") ? getenv("CANARY_BPF_STATE_DIR") : DEFAULT_STATE_DIR;
 	if (cb_opts_parse(agent_opts, &a, argc, argv, NULL, 0, NULL, NULL,
 			  "see canary-bpf agent --help", &err) < 0) {
 		fprintf(stderr, "canary-bpf: agent: %s\n", err.msg);

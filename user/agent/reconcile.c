@@ -13,6 +13,27 @@
 #include <stdlib.h>
 #include <string.h>
 
+/*
+ * No pinned record (an emptied bpffs): the copy of --state-dir, if any, so
+ * that a release that ended stays ended. Its clock readings were of another
+ * boot and the maps it described are gone: both start afresh.
+ */
+static void restore(struct agent *a, const char *name, struct cb_rollout *r)
+{
+	uint64_t now = cb_now_ms();
+
+	if (agent_record_load(a, name, r)) {
+		memset(r, 0, sizeof(*r));
+		return;
+	}
+	r->flags &= ~(uint32_t)(CB_RO_F_SWAPPED | CB_RO_F_FORCED);
+	r->updated_ms = now;
+	r->started_ms = r->decided_ms = 0;
+	r->ctl_seq = 0;
+	cb_log(CB_LOG_INFO, name, "state-dir", "rollout record restored from %s: %s%s%s",
+	       a->state_dir, cb_phase_name(r->phase), r->release[0] ? ", release " : "", r->release);
+}
+
 static int svc_ensure(struct agent *a, struct agent_svc *s, struct cb_rollout *r, int *have_rec)
 {
 	const struct cb_maps *m = &a->st.maps;
@@ -23,8 +44,10 @@ static int svc_ensure(struct agent *a, struct agent_svc *s, struct cb_rollout *r
 	int e;
 
 	*have_rec = cb_rollout_get(m, name, r) == 0;
-	if (!*have_rec)
+	if (!*have_rec) {
 		memset(r, 0, sizeof(*r));
+		restore(a, name, r);
+	}
 	if (cb_name_get(m, name, &k) == 0) {
 		if (!memcmp(&k, &s->key, sizeof(k)) && cb_svc_get(m, &k, &svc) == 0) {
 			if (svc.affinity != s->cfg->affinity &&
@@ -146,7 +169,7 @@ static int swap_apply(struct agent *a, struct agent_svc *s, struct cb_rollout *r
 		return e;
 	r->flags |= CB_RO_F_SWAPPED;
 	r->updated_ms = now;
-	return cb_rollout_put(&a->st.maps, s->cfg->name, r);
+	return agent_rollout_put(a, s->cfg->name, r);
 }
 
 static int tracks_apply(struct agent *a, struct agent_svc *s, const struct cb_ro_plan *p)
@@ -253,7 +276,7 @@ int agent_reconcile(struct agent *a, struct agent_svc *s, uint64_t now)
 	if (!have_rec || memcmp(&r, &before, sizeof(r))) {
 		r.updated_ms = now;
 		what = "rollout record";
-		if ((e = cb_rollout_put(&a->st.maps, s->cfg->name, &r)))
+		if ((e = agent_rollout_put(a, s->cfg->name, &r)))
 			goto fail;
 	}
 	cb_ro_plan(s->cfg, &r, &plan);

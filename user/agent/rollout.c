@@ -290,10 +290,25 @@ static uint64_t canary_fp(const struct cb_cfg_service *c)
 	return fp;
 }
 
+/*
+ * What a rollout is of. With a release, its name: canary backends coming and
+ * going inside a release (restarts, new IPs, scaling, none for a moment)
+ * neither restart nor reset it. Without, the canary set itself.
+ */
+static uint64_t rollout_identity(const struct cb_cfg_service *svc)
+{
+	char tagged[CB_NAME_LEN + 8];
+
+	if (!svc->release[0])
+		return canary_fp(svc);
+	snprintf(tagged, sizeof(tagged), "release:%s", svc->release);
+	return cb_set_fingerprint(tagged, strlen(tagged));
+}
+
 enum cb_ro_origin cb_ro_from_config(const struct cb_cfg_service *svc, struct cb_rollout *r,
 				    uint64_t now_ms)
 {
-	uint64_t fp = canary_fp(svc);
+	uint64_t fp = rollout_identity(svc);
 
 	if (!svc->rollout.present || !fp) {
 		if (r->phase == CB_PHASE_IDLE && r->canary_fp == fp)
@@ -308,6 +323,8 @@ enum cb_ro_origin cb_ro_from_config(const struct cb_cfg_service *svc, struct cb_
 	if (r->canary_fp == fp)
 		return CB_RO_KEPT;
 	cb_ro_start(&svc->rollout, r, fp);
+	memset(r->release, 0, sizeof(r->release));
+	snprintf(r->release, sizeof(r->release), "%s", svc->release);
 	r->started_ms = now_ms;
 	r->decided_ms = 0;
 	return CB_RO_STARTED;

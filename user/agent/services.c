@@ -157,6 +157,7 @@ void agent_forget_removed(struct agent *a, const struct agent_svc *old, size_t n
 		}
 		cb_name_del(&a->st.maps, name);
 		cb_rollout_del(&a->st.maps, name);
+		agent_record_forget(a, name);
 		cb_ctl_del(&a->st.maps, name);
 		cb_log(CB_LOG_INFO, name, "service", "removed (no longer in the configuration)");
 	}

@@ -74,6 +74,7 @@ static struct json_object *ro_json(const struct ro_row *row, uint64_t now)
 	/* Both clocks are CLOCK_MONOTONIC: the age is exact across processes, not across reboots. */
 	if (row->have && r->updated_ms && now >= r->updated_ms)
 		json_object_object_add(o, "updated_age_seconds", json_seconds(now - r->updated_ms));
+	json_object_object_add(o, "release", r->release[0] ? json_object_new_string(r->release) : NULL);
 	/* A paused rollout is judged too: its reason ends with the live verdict (rollout.c). */
 	if (strstr(r->reason, " | last check: "))
 		json_object_object_add(o, "last_check", json_object_new_string(
