@@ -353,6 +353,26 @@ test_agent_release_survives_churn_and_reboot() {
 	echo "  figure: emptied bpffs: release v2 stays promoted (record restored from --state-dir)"
 }
 
+# Clients that hold keep-alive connections: a handful of new canary
+# connections, thousands of requests. The requests meet min_connections.
+test_agent_keepalive_clients_progress() {
+	local cfg=$WORK/ka.yaml out=$WORK/ka.json
+	agent_yaml "$cfg" "$(svc_yaml ka 80 "$STABLE_NGINX" "$LAB_CANARY4" "    release: k1" \
+		"    rollout: {steps: [50, 100], step_duration: 2s, min_connections: 200," \
+		"      analysis: {interval: 1s, failure_limit: 2}}")"
+	agent_start "$cfg"
+	wait_phase ka progressing 10
+	bg_client "$LAB_NS_CL" "$out" keepalive --addr "$LAB_VIP4" --port 80 -c 10 --duration-ms 20000
+	local client=$BG_PID
+	wait_phase ka promoted 20
+	kill "$client" 2>/dev/null
+	wait "$client" 2>/dev/null
+	must -j stats ka
+	[ "$(jget "$CB_OUT" 'd[0]["tracks"]["canary"]["connections"] < 200')" = True ] ||
+		fail "not a keep-alive test: $CB_OUT"
+	echo "  figure: 10 keep-alive clients, $(jget "$CB_OUT" 'd[0]["tracks"]["canary"]["connections"]') canary connections: promoted on requests ($(jget "$RO" 'd["decision_seconds"]') s)"
+}
+
 # 20 healthy rollouts at 200 new connections/s: not one rollback.
 test_agent_healthy_canary_never_rolls_back() {
 	local cfg=$WORK/ag.yaml out=$WORK/rate.json i rollbacks=0 total=0 errors=0 secs=""
@@ -530,7 +550,7 @@ AGENT_TESTS=(test_agent_config_errors test_agent_validate_and_input_limits
 	test_agent_promotion_hooks_and_verbs test_agent_reload_configmap_swap
 	test_agent_health_and_sigterm test_agent_start_under_load_drops_nothing
 	test_agent_healthy_canary_never_rolls_back test_agent_canary_turning_bad_at_a_gate
-	test_agent_release_survives_churn_and_reboot)
+	test_agent_release_survives_churn_and_reboot test_agent_keepalive_clients_progress)
 
 # Clients already sending when the agent starts: the new VIP is made once its
 # backends' first probes are in, and served only once its tracks are filled

@@ -315,6 +315,38 @@ static void test_few_samples_inconclusive(void **state)
 	assert_int_equal(res.verdict, CB_PASS);
 }
 
+/* Keep-alive clients (issue 17): 5 new connections carrying 500 requests. */
+static void test_keepalive_judged_by_requests(void **state)
+{
+	(void)state;
+	rng_state = 5;
+	http_track(&stable, 5000, 2);
+	http_track(&canary, 500, 0);
+	canary.connections = 5;
+	memset(&canary.connect, 0, sizeof(canary.connect));
+	fill_lognormal(&canary.connect, 5, 2000, 0.3);
+	cb_analyze(&cfg, &stable, &canary, &res);
+	assert_int_equal(res.m[CB_M_RESETS].verdict, CB_INCONCLUSIVE);
+	assert_int_equal(res.m[CB_M_HTTP_5XX].verdict, CB_PASS);
+	assert_int_equal(res.verdict, CB_PASS);
+	/* The requests fail: still a failure. */
+	canary.http[0] = 250;
+	canary.http[3] = 250;
+	cb_analyze(&cfg, &stable, &canary, &res);
+	assert_int_equal(res.verdict, CB_FAIL);
+	/* Resets on those few connections: still a failure. */
+	canary.http[0] = 500;
+	canary.http[3] = 0;
+	canary.resets_from_backend = 5;
+	cb_analyze(&cfg, &stable, &canary, &res);
+	assert_int_equal(res.verdict, CB_FAIL);
+	/* No HTTP: nothing answers for the canary, the step holds. */
+	tcp_track(&stable, 5000, 2000);
+	tcp_track(&canary, 5, 2000);
+	cb_analyze(&cfg, &stable, &canary, &res);
+	assert_int_equal(res.verdict, CB_INCONCLUSIVE);
+}
+
 static void test_no_http_not_applicable(void **state)
 {
 	(void)state;
@@ -510,6 +542,7 @@ int main(void)
 		cmocka_unit_test(test_error_ratio),
 		cmocka_unit_test(test_few_samples_inconclusive),
 		cmocka_unit_test(test_no_http_not_applicable),
+		cmocka_unit_test(test_keepalive_judged_by_requests),
 		cmocka_unit_test(test_latency),
 		cmocka_unit_test(test_latency_tail_regression),
 		cmocka_unit_test(test_names),

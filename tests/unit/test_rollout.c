@@ -46,11 +46,29 @@ static void test_steps_advance_only_after_duration_and_traffic(void **state)
 		assert_int_equal(tick(&c, &r, CB_PASS, 500), CB_RO_NONE);
 	/* Ten seconds, but too few canary connections: the step holds. */
 	assert_int_equal(tick(&c, &r, CB_PASS, 99), CB_RO_NONE);
-	assert_non_null(strstr(r.reason, "99 canary connections of 100"));
+	assert_non_null(strstr(r.reason, "99 canary connections (0 requests) of 100"));
 	assert_int_equal(tick(&c, &r, CB_PASS, 100), CB_RO_SET_WEIGHT);
 	assert_int_equal(r.step, 1);
 	assert_int_equal(r.weight_bp, 5000);
 	assert_int_equal(r.step_elapsed_ms, 0);
+}
+
+/* Keep-alive clients: few new connections, many requests; requests count too (issue 17). */
+static void test_requests_meet_min_connections(void **state)
+{
+	struct cb_cfg_rollout c = cfg_of(steps3, 3);
+	struct cb_ro_input in = { .dt_ms = 10000, .verdict = CB_PASS, .canary_connections = 3,
+				  .canary_requests = 99 };
+	struct cb_rollout r = { 0 };
+
+	(void)state;
+	cb_ro_start(&c, &r, 42);
+	assert_int_equal(cb_ro_check(&c, &r, &in), CB_RO_NONE);
+	assert_non_null(strstr(r.reason, "3 canary connections (99 requests) of 100"));
+	in.dt_ms = 1000;
+	in.canary_requests = 100;
+	assert_int_equal(cb_ro_check(&c, &r, &in), CB_RO_SET_WEIGHT);
+	assert_int_equal(r.step, 1);
 }
 
 static void test_inconclusive_holds_then_deadline_fails(void **state)
@@ -383,6 +401,7 @@ int main(void)
 		cmocka_unit_test(test_pause_step_is_a_gate),
 		cmocka_unit_test(test_commands),
 		cmocka_unit_test(test_gates_are_judged),
+		cmocka_unit_test(test_requests_meet_min_connections),
 		cmocka_unit_test(test_plan_of_each_phase),
 		cmocka_unit_test(test_rollout_starts_from_the_file),
 	};

@@ -161,6 +161,7 @@ int agent_window_read(struct agent *a, struct agent_svc *s, uint64_t now, struct
 int agent_window_judge(struct agent *a, struct agent_svc *s, struct agent_snap *now, int full,
 		       const struct cb_analysis_cfg *acfg, struct cb_analysis *res);
 uint64_t agent_window_canary_connections(const struct agent_svc *s, const struct agent_snap *now);
+uint64_t agent_window_canary_requests(const struct agent_svc *s, const struct agent_snap *now);
 /* A new step's window starts at now (taken), unless one is open (now is freed). */
 void agent_window_restart_at(struct agent *a, struct agent_svc *s, struct agent_snap *now);
 

@@ -497,6 +497,34 @@ static void reason(char *buf, size_t len, const struct cb_analysis_cfg *cfg, enu
 		reason_ratio(buf, len, cfg, m, stable, canary, r);
 }
 
+/*
+ * Clients that keep their connections open make few new ones: the metrics
+ * of connections (resets, failed connects, connect p99) then lack samples
+ * for good. When the requests on them answer for the canary (its 5xx ratio
+ * passed on min_samples responses, and TTFB is not in doubt), those
+ * metrics being short of samples does not hold the step; any of them
+ * failing still fails it. Without HTTP/1.x there are no requests to count.
+ */
+static int by_requests(const struct cb_analysis_cfg *cfg, const struct cb_analysis *out)
+{
+	static const enum cb_metric conn_metrics[] = { CB_M_RESETS, CB_M_CONNECT_FAILURES,
+						       CB_M_CONNECT_P99 };
+	const struct cb_metric_result *http = &out->m[CB_M_HTTP_5XX];
+
+	if (!http->applicable || http->verdict != CB_PASS || http->canary_n < cfg->min_samples ||
+	    out->m[CB_M_TTFB_P99].verdict == CB_INCONCLUSIVE)
+		return 0;
+	for (int i = 0; i < CB_METRICS; i++) {
+		int conn = 0;
+
+		for (size_t k = 0; k < sizeof(conn_metrics) / sizeof(conn_metrics[0]); k++)
+			conn |= (int)conn_metrics[k] == i;
+		if (out->m[i].verdict == CB_INCONCLUSIVE && !conn)
+			return 0;
+	}
+	return 1;
+}
+
 void cb_analyze(const struct cb_analysis_cfg *cfg, const struct cb_window *stable,
 		const struct cb_window *canary, struct cb_analysis *out)
 {
@@ -515,6 +543,8 @@ void cb_analyze(const struct cb_analysis_cfg *cfg, const struct cb_window *stabl
 		if (first[r->verdict] < 0)
 			first[r->verdict] = i;
 	}
+	if (first[CB_FAIL] < 0 && by_requests(cfg, out))
+		first[CB_INCONCLUSIVE] = -1;
 	if (first[CB_FAIL] >= 0)
 		out->verdict = CB_FAIL;
 	else if (first[CB_INCONCLUSIVE] >= 0)

@@ -130,6 +130,7 @@ static void check(struct agent *a, struct agent_svc *s, uint64_t now)
 	in = (struct cb_ro_input){
 		.dt_ms = dt, .verdict = res.verdict, .why = res.reason,
 		.canary_connections = agent_window_canary_connections(s, snap),
+		.canary_requests = agent_window_canary_requests(s, snap),
 		.canary_all_down = agent_canary_all_down(s),
 		.total_failure = total_failure(&res),
 	};

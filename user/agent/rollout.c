@@ -152,6 +152,17 @@ static enum cb_ro_action check_paused(const struct cb_cfg_rollout *cfg, struct c
 	return CB_RO_NONE;
 }
 
+/*
+ * Enough canary traffic for a step: new connections, or HTTP/1.x requests
+ * the datapath counted (their responses), so that clients holding long
+ * keep-alive connections carry a rollout too.
+ */
+static int enough_traffic(const struct cb_cfg_rollout *cfg, const struct cb_ro_input *in)
+{
+	return in->canary_connections >= cfg->min_connections ||
+	       in->canary_requests >= cfg->min_connections;
+}
+
 enum cb_ro_action cb_ro_check(const struct cb_cfg_rollout *cfg, struct cb_rollout *r,
 			      const struct cb_ro_input *in)
 {
@@ -185,8 +196,7 @@ enum cb_ro_action cb_ro_check(const struct cb_cfg_rollout *cfg, struct cb_rollou
 	}
 	if (v == CB_PASS)
 		r->failures = 0;
-	if (v == CB_PASS && r->step_elapsed_ms >= cfg->step_duration_ms &&
-	    in->canary_connections >= cfg->min_connections)
+	if (v == CB_PASS && r->step_elapsed_ms >= cfg->step_duration_ms && enough_traffic(cfg, in))
 		return enter_step(cfg, r, r->step + 1);
 	/* Holding: too little traffic to judge, or the step is not over yet. */
 	if (r->step_elapsed_ms >= cfg->progress_deadline_ms) {
@@ -195,16 +205,17 @@ enum cb_ro_action cb_ro_check(const struct cb_cfg_rollout *cfg, struct cb_rollou
 				 "deadline: %s", r->step + 1, why);
 		else
 			snprintf(buf, sizeof(buf), "no progress in step %u within the progress "
-				 "deadline: %" PRIu64 " canary connections of %" PRIu64 " needed",
-				 r->step + 1, in->canary_connections, cfg->min_connections);
+				 "deadline: %" PRIu64 " canary connections (%" PRIu64 " requests) of %"
+				 PRIu64 " needed", r->step + 1, in->canary_connections,
+				 in->canary_requests, cfg->min_connections);
 		return on_failure(cfg, r, buf);
 	}
 	if (v == CB_INCONCLUSIVE && r->step_elapsed_ms >= cfg->step_duration_ms)
 		snprintf(r->reason, sizeof(r->reason), "step %u holds: %s", r->step + 1, why);
 	else if (r->step_elapsed_ms >= cfg->step_duration_ms)
 		snprintf(r->reason, sizeof(r->reason), "step %u holds: %" PRIu64 " canary "
-			 "connections of %" PRIu64 " needed", r->step + 1, in->canary_connections,
-			 cfg->min_connections);
+			 "connections (%" PRIu64 " requests) of %" PRIu64 " needed", r->step + 1,
+			 in->canary_connections, in->canary_requests, cfg->min_connections);
 	return CB_RO_NONE;
 }
 

@@ -32,6 +32,7 @@ struct cb_ro_input {
 	enum cb_verdict verdict;       /* over the step's window */
 	const char *why;               /* the analysis' reason */
 	uint64_t canary_connections;   /* new canary connections in this step */
+	uint64_t canary_requests;      /* canary HTTP responses counted in this step */
 	int canary_all_down;           /* every canary backend fails its health check */
 	int total_failure;             /* half or more of the canary's connections or requests fail */
 };

@@ -144,3 +144,12 @@ uint64_t agent_window_canary_connections(const struct agent_svc *s, const struct
 {
 	return dlt(now->st[CB_TRACK_CANARY].connections, s->base->st[CB_TRACK_CANARY].connections);
 }
+
+uint64_t agent_window_canary_requests(const struct agent_svc *s, const struct agent_snap *now)
+{
+	uint64_t n = 0;
+
+	for (int i = 0; i < 4; i++)
+		n += dlt(now->st[CB_TRACK_CANARY].http[i], s->base->st[CB_TRACK_CANARY].http[i]);
+	return n;
+}
