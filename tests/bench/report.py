@@ -39,7 +39,7 @@ def machine():
             "date": datetime.date.today().isoformat()}
 
 
-parts = {k: load(k) for k in ("prog", "control", "cli", "fwd", "agent")}
+parts = {k: load(k) for k in ("prog", "control", "cli", "fwd", "agent", "decision")}
 res = {"machine": machine(), "smoke": smoke, **parts}
 with open(os.path.join(out, "results.json"), "w") as f:
     json.dump(res, f, indent=1)
@@ -188,6 +188,25 @@ if agent:
     targets.append(("agent ≤ 32 MiB RSS with 1,000 services", f"{a['rss_mib']:.1f} MiB",
                     a["rss_mib"] <= 32 and a["services"] >= 1000))
 md.append("")
+
+dq = parts.get("decision")
+if dq:
+    lat, h = dq["latency_doubled"], dq["healthy"]
+    md.append("### Decision quality (200 new connections/s, canary at 10 %)\n")
+    md.append("| what | figure |")
+    md.append("| --- | ---: |")
+    md.append(f"| canary p99 latency doubled (20 ms vs 10 ms) → rolled back | {lat['rolled_back']} of "
+              f"{lat['runs']}, median {lat['median_ms']} ms, max {lat['max_ms']} ms from the rollout's start |")
+    md.append(f"| healthy canary → rolled back | {h['rolled_back']} of {h['runs']} "
+              f"({h['with_gate']} through a pause gate; {h['promoted']} promoted) |")
+    md.append("")
+    if lat["runs"]:
+        targets.append(("canary with doubled p99 latency rolled back in ≤ 15 s",
+                        f"{lat['rolled_back']} of {lat['runs']}, max {lat['max_ms']} ms",
+                        lat["rolled_back"] == lat["runs"] and (lat["max_ms"] or 1e9) <= 15000))
+    if h["runs"]:
+        targets.append((f"0 rollbacks in {h['runs']} healthy runs (with and without pause gates)",
+                        f"{h['rolled_back']} rollbacks", h["rolled_back"] == 0))
 
 if targets:
     md.append("### Targets\n")

@@ -58,6 +58,7 @@ part control "$PROG" control --out "$OUT/control.json" $SMOKE
 part cli tests/bench/cli.sh "$BIN" "$OUT/cli.json" $SMOKE
 part fwd tests/bench/fwd.sh "$BIN" "$OUT/fwd.json" $SMOKE
 part agent tests/bench/agent.sh "$BIN" "$OUT/agent.json" $SMOKE
+part decision tests/bench/decision.sh "$BIN" "$OUT/decision.json" $SMOKE
 part report python3 tests/bench/report.py "$OUT" $SMOKE
 
 echo

@@ -22,7 +22,7 @@ CLIENT=$PWD/build/tests/cbclient
 SLOWSRV=$PWD/build/tests/slowsrv
 LAB=cbt$$
 PIN=/sys/fs/bpf/cbt-$$
-SERVICES=(web web6 sig ag mx h{1..20})  # every name a test may create; teardown deletes leftovers
+SERVICES=(web web6 sig ag mx ow rl ka h{1..20})  # every name a test may create; teardown deletes leftovers
 
 # Plumbing (node, cb, must, fail, client, jget, ...): tests/e2e/lib.sh.
 # shellcheck source=tests/e2e/lib.sh
