@@ -173,6 +173,8 @@ rollback_runs() {
 		nsenter --net="/run/netns/$LAB_NS_NODE" -- "$BIN" -p "$PIN_LAB" detach "$f" >/dev/null 2>&1
 	done
 	rm -rf "$PIN_LAB"
+	# Each round is a fresh node: its rollouts must not be remembered (--state-dir).
+	rm -rf "$CANARY_BPF_STATE_DIR"
 	python3 - "$interval" "$WORK/rb.reason.$interval" "${runs[@]}" >"$WORK/rb.$interval.json" <<-'EOF'
 	import json, statistics, sys
 	ms = [int(x) for x in sys.argv[3:]]

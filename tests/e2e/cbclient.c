@@ -383,8 +383,12 @@ static int cmd_keepalive(const struct opts *o, const struct sockaddr_storage *ss
 				changed++;
 			}
 		}
-		if (o->interval_ms > 0 && now_ms() + o->interval_ms < end)
+		/* Paced: the round after the last whole interval is the last (no burst till the end). */
+		if (o->interval_ms > 0) {
+			if (now_ms() + o->interval_ms >= end)
+				break;
 			sleep_ms(o->interval_ms);
+		}
 	}
 	for (long i = 0; i < o->conns; i++)
 		if (c[i].fd >= 0)

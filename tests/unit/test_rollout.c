@@ -53,6 +53,22 @@ static void test_steps_advance_only_after_duration_and_traffic(void **state)
 	assert_int_equal(r.step_elapsed_ms, 0);
 }
 
+/* A release whose canary pods are all gone for a while: the step waits, no deadline runs. */
+static void test_release_without_canary_backends_waits(void **state)
+{
+	struct cb_cfg_rollout c = cfg_of(steps3, 3);
+	struct cb_ro_input in = { .dt_ms = 1000, .verdict = CB_INCONCLUSIVE, .no_canary_backends = 1 };
+	struct cb_rollout r = { 0 };
+
+	(void)state;
+	cb_ro_start(&c, &r, 42);
+	for (int i = 0; i < 120; i++)   /* twice the progress deadline */
+		assert_int_equal(cb_ro_check(&c, &r, &in), CB_RO_NONE);
+	assert_int_equal(r.phase, CB_PHASE_PROGRESSING);
+	assert_int_equal(r.step_elapsed_ms, 0);
+	assert_non_null(strstr(r.reason, "no canary backends"));
+}
+
 /* Keep-alive clients: few new connections, many requests; requests count too (issue 17). */
 static void test_requests_meet_min_connections(void **state)
 {
@@ -402,6 +418,7 @@ int main(void)
 		cmocka_unit_test(test_commands),
 		cmocka_unit_test(test_gates_are_judged),
 		cmocka_unit_test(test_requests_meet_min_connections),
+		cmocka_unit_test(test_release_without_canary_backends_waits),
 		cmocka_unit_test(test_plan_of_each_phase),
 		cmocka_unit_test(test_rollout_starts_from_the_file),
 	};

@@ -69,14 +69,16 @@ static int judged_phase(const struct cb_rollout *r)
 #define PAUSED_WINDOW_INTERVALS 30
 
 /* Half or more of the canary's connections or requests fail: what ends a rollout paused on failure. */
-static int total_failure(const struct cb_analysis *res)
+static int total_failure(const struct cb_analysis *res, uint64_t min_samples)
 {
 	static const enum cb_metric ratios[] = { CB_M_RESETS, CB_M_CONNECT_FAILURES, CB_M_HTTP_5XX };
 
 	for (size_t i = 0; i < sizeof(ratios) / sizeof(ratios[0]); i++) {
 		const struct cb_metric_result *m = &res->m[ratios[i]];
 
-		if (m->applicable && m->verdict == CB_FAIL && m->canary >= 0.5)
+		/* On min_samples at least: right after the window slid, 2 of 4 is no evidence. */
+		if (m->applicable && m->verdict == CB_FAIL && m->canary >= 0.5 &&
+		    m->canary_n >= min_samples)
 			return 1;
 	}
 	return 0;
@@ -132,10 +134,11 @@ static void check(struct agent *a, struct agent_svc *s, uint64_t now)
 		.canary_connections = agent_window_canary_connections(s, snap),
 		.canary_requests = agent_window_canary_requests(s, snap),
 		.canary_all_down = agent_canary_all_down(s),
-		.total_failure = total_failure(&res),
+		.total_failure = total_failure(&res, c->min_samples),
+		.no_canary_backends = s->nbe[CB_TRACK_CANARY] == 0,
 	};
 	ac = cb_ro_check(c, &r, &in);
-	if (res.verdict == CB_FAIL && ac == CB_RO_NONE)
+	if (res.verdict == CB_FAIL && ac == CB_RO_NONE && !(r.flags & CB_RO_F_FAILPAUSE))
 		cb_log(CB_LOG_WARN, s->cfg->name, "check", "%s", r.reason);
 	else
 		cb_log(CB_LOG_DEBUG, s->cfg->name, "check", "%s: %s", cb_verdict_name(res.verdict),

@@ -33,6 +33,7 @@
 struct http_conn {
 	int fd;                        /* -1: slot free */
 	int cut;                       /* shut down at its deadline; MHD closes it next */
+	int answering;                 /* its request is in: a slow reader is MHD's idle timeout's */
 	uint64_t since_ms;
 };
 
@@ -96,8 +97,10 @@ static void on_done(void *cls, struct MHD_Connection *c, void **req_ctx,
 	(void)cls;
 	(void)req_ctx;
 	(void)why;
-	if (hc)
+	if (hc) {
 		hc->since_ms = mono_ms();
+		hc->answering = 0;
+	}
 }
 
 /*
@@ -110,7 +113,7 @@ static void cut_late(struct cb_http *h, uint64_t now)
 	for (size_t i = 0; i < HTTP_MAX_CONNECTIONS; i++) {
 		struct http_conn *hc = &h->conns[i];
 
-		if (hc->fd < 0 || hc->cut || now < hc->since_ms + HTTP_DEADLINE_MS)
+		if (hc->fd < 0 || hc->cut || hc->answering || now < hc->since_ms + HTTP_DEADLINE_MS)
 			continue;
 		shutdown(hc->fd, SHUT_RDWR);
 		hc->cut = 1;
@@ -263,6 +266,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		}
 		return respond_text(c, MHD_HTTP_METHOD_NOT_ALLOWED, "only GET and HEAD\n");
 	}
+	{
+		const union MHD_ConnectionInfo *ci =
+			MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+		struct http_conn *hc = ci ? ci->socket_context : NULL;
+
+		/* The request arrived within its deadline; sending the answer is not timed by it. */
+		if (hc)
+			hc->answering = 1;
+	}
 	if (h->shared_path && !strcmp(url, h->shared_path))
 		return respond_shared(h, c, url);
 	code = h->fn(h->arg, url, &body, &ctype);
@@ -362,7 +374,8 @@ int cb_http_timeout_ms(struct cb_http *h)
 	if (MHD_get_timeout(h->d, &t) == MHD_YES)
 		ms = t > 60000 ? 60000 : (int)t;
 	for (size_t i = 0; i < HTTP_MAX_CONNECTIONS; i++)
-		if (h->conns[i].fd >= 0 && !h->conns[i].cut && h->conns[i].since_ms + HTTP_DEADLINE_MS < next)
+		if (h->conns[i].fd >= 0 && !h->conns[i].cut && !h->conns[i].answering &&
+		    h->conns[i].since_ms + HTTP_DEADLINE_MS < next)
 			next = h->conns[i].since_ms + HTTP_DEADLINE_MS;
 	if (next != UINT64_MAX) {
 		int due = next <= now ? 0 : (int)(next - now);

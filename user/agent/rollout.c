@@ -174,6 +174,16 @@ enum cb_ro_action cb_ro_check(const struct cb_cfg_rollout *cfg, struct cb_rollou
 		return check_paused(cfg, r, in);
 	if (r->phase != CB_PHASE_PROGRESSING)
 		return CB_RO_NONE;
+	/*
+	 * A release whose canary pods are not there (yet, or for a while): the
+	 * step waits for them, its clock and the progress deadline stopped, so
+	 * that Pending pods cannot fail a release.
+	 */
+	if (in->no_canary_backends) {
+		snprintf(r->reason, sizeof(r->reason), "step %u waits: the release has no canary "
+			 "backends", r->step + 1);
+		return CB_RO_NONE;
+	}
 	r->nsteps = (uint32_t)cfg->nsteps;
 	r->step_duration_ms = cfg->step_duration_ms;
 	r->step_elapsed_ms += in->dt_ms;

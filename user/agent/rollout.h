@@ -35,6 +35,7 @@ struct cb_ro_input {
 	uint64_t canary_requests;      /* canary HTTP responses counted in this step */
 	int canary_all_down;           /* every canary backend fails its health check */
 	int total_failure;             /* half or more of the canary's connections or requests fail */
+	int no_canary_backends;        /* the file lists none (a release between pods) */
 };
 
 /* A rollout of the canary set with fingerprint fp begins at the first step. */

@@ -73,10 +73,19 @@ int agent_statedir_open(struct agent *a, const char *dir, const char *pin, struc
 		return 0;
 	if (dir[0] != '/')
 		return cb_err_set(err, -EINVAL, "--state-dir %s: not an absolute path", dir);
-	/* The pin path, '/' as '_': /sys/fs/bpf/canary-bpf -> _sys_fs_bpf_canary-bpf */
-	for (const char *p = pin; *p && n < sizeof(sub) - 1; p++)
-		sub[n++] = *p == '/' ? '_' : *p;
+	/*
+	 * The pin path, '/' as '_' and '_' as "%5f" ('%' as "%25"): one name per
+	 * path, never "." or "..": /sys/fs/bpf/canary-bpf -> _sys_fs_bpf_canary-bpf
+	 */
+	for (const char *p = pin; *p && n < sizeof(sub) - 4; p++) {
+		if (*p == '_' || *p == '%')
+			n += (size_t)snprintf(sub + n, sizeof(sub) - n, "%%%02x", (unsigned char)*p);
+		else
+			sub[n++] = *p == '/' ? '_' : *p;
+	}
 	sub[n] = 0;
+	if (!strcmp(sub, ".") || !strcmp(sub, ".."))
+		return cb_err_set(err, -EINVAL, "pin path %s: not a directory name", pin);
 	if ((top = open_dir(AT_FDCWD, dir, dir, err)) < 0)
 		return top;
 	snprintf(shown, sizeof(shown), "%s/%s", dir, sub);
@@ -161,11 +170,25 @@ void agent_record_forget(struct agent *a, const char *name)
 	unlinkat(a->state_fd, fin, 0);
 }
 
+/*
+ * What a restart after a reboot needs of a record: not the reason or the
+ * time in the step, rewritten at every check. Only a change of these is
+ * written to disk (an fsync on the loop, otherwise every interval).
+ */
+static int record_moved(const struct cb_rollout *a, const struct cb_rollout *b)
+{
+	return a->phase != b->phase || a->step != b->step || a->weight_bp != b->weight_bp ||
+	       a->flags != b->flags || a->canary_fp != b->canary_fp || a->rollbacks != b->rollbacks ||
+	       a->promotions != b->promotions || strcmp(a->release, b->release);
+}
+
 int agent_rollout_put(struct agent *a, const char *name, const struct cb_rollout *r)
 {
+	struct cb_rollout old;
+	int had = a->state_fd >= 0 && cb_rollout_get(&a->st.maps, name, &old) == 0;
 	int e = cb_rollout_put(&a->st.maps, name, r);
 
-	if (!e)
+	if (!e && (!had || record_moved(&old, r)))
 		agent_record_save(a, name, r);
 	return e;
 }

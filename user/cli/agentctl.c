@@ -62,17 +62,28 @@ int cli_agent_guard(const struct cli *c, struct cb_state *st, const char *verb, 
 	struct cb_owner o;
 	struct cb_ctl ans;
 	struct cb_err err;
-	int e;
+	char who[200];
+	int e, held;
 
 	(void)c;
 	if (cb_rollout_get(&st->maps, name, &r) || !(r.flags & CB_RO_F_MANAGED))
 		return 0;
-	if (cb_owner_find(st->pin, &o) != 1)
+	held = cb_owner_find(st->pin, &o);
+	if (held == 0)
 		return 0;   /* no agent runs: nobody would undo the change */
+	if (held < 0 && !force)
+		return cli_fail(CB_EXIT_RUNTIME, verb, "%s: cannot tell whether an agent manages it "
+				"(%s); --force changes it anyway", name, strerror(-held));
+	if (held < 0)
+		return 0;
+	if (o.pid > 0)
+		snprintf(who, sizeof(who), "pid %d: %s", (int)o.pid, o.cmd);
+	else
+		snprintf(who, sizeof(who), "%s", o.cmd);
 	if (!force)
-		return cli_fail(CB_EXIT_USAGE, verb, "%s is managed by the agent (pid %d: %s): change "
+		return cli_fail(CB_EXIT_USAGE, verb, "%s is managed by the agent (%s): change "
 				"its file, or use `canary-bpf rollout status|pause|resume|abort|promote "
-				"%s`; --force changes it anyway", name, (int)o.pid, o.cmd, name);
+				"%s`; --force changes it anyway", name, who, name);
 	/* The agent must hear of it first, and it takes this lock to answer. */
 	cb_state_unlock(st);
 	e = cli_ctl_ask(st, verb, name, CB_CTL_FORCE, &ans);

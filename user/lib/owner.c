@@ -41,6 +41,22 @@ static void owner_cmd(struct cb_owner *o)
 	o->cmd[n] = 0;
 }
 
+/*
+ * Whether the lock is held: a shared lock tried on a descriptor of our own
+ * (and let go at once). /proc/locks only names the holder: it hides locks of
+ * processes in other pid namespaces (another container of the node).
+ */
+static int owner_held(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC), held;
+
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -errno;
+	held = flock(fd, LOCK_SH | LOCK_NB) ? (errno == EWOULDBLOCK ? 1 : -errno) : 0;
+	close(fd);
+	return held;
+}
+
 int cb_owner_find(const char *pin, struct cb_owner *o)
 {
 	char path[4096], line[256];
@@ -50,11 +66,15 @@ int cb_owner_find(const char *pin, struct cb_owner *o)
 
 	if ((e = owner_dir(pin, path, sizeof(path))))
 		return e;
+	memset(o, 0, sizeof(*o));
+	if ((e = owner_held(path)) <= 0)
+		return e;
+	snprintf(o->cmd, sizeof(o->cmd), "not visible from this pid namespace");
 	if (stat(path, &sb))
-		return errno == ENOENT ? 0 : -errno;
+		return 1;
 	f = fopen("/proc/locks", "re");
 	if (!f)
-		return -errno;
+		return 1;
 	/* "1: FLOCK  ADVISORY  WRITE 1234 00:1a:5678 0 EOF" (major:minor in hex) */
 	while (!found && fgets(line, sizeof(line), f)) {
 		unsigned int maj, min;
@@ -73,7 +93,7 @@ int cb_owner_find(const char *pin, struct cb_owner *o)
 		}
 	}
 	fclose(f);
-	return found;
+	return 1;
 }
 
 int cb_owner_take(const char *pin, int *fd, struct cb_err *err)
@@ -87,14 +107,20 @@ int cb_owner_take(const char *pin, int *fd, struct cb_err *err)
 	*fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (*fd < 0)
 		return cb_err_set(err, -errno, "%s: %s", path, strerror(errno));
-	if (!flock(*fd, LOCK_EX | LOCK_NB))
-		return 0;
+	/* A CLI asking whether an agent runs holds a shared lock for an instant: try for a second. */
+	for (int i = 0; i < 20; i++) {
+		if (!flock(*fd, LOCK_EX | LOCK_NB))
+			return 0;
+		if (errno != EWOULDBLOCK)
+			break;
+		usleep(50000);
+	}
 	e = -errno;
 	close(*fd);
 	*fd = -1;
 	if (e != -EWOULDBLOCK)
 		return cb_err_set(err, e, "lock %s: %s", path, strerror(-e));
-	if (cb_owner_find(pin, &o) == 1)
+	if (cb_owner_find(pin, &o) == 1 && o.pid > 0)
 		return cb_err_set(err, -EBUSY, "another agent owns %s: pid %d (%s); stop it first",
 				  pin, (int)o.pid, o.cmd);
 	return cb_err_set(err, -EBUSY, "another agent owns %s; stop it first", pin);

@@ -49,7 +49,14 @@ static int del(int fd, const char *name)
 
 int cb_rollout_get(const struct cb_maps *m, const char *name, struct cb_rollout *out)
 {
-	return get(m->rollouts, name, out);
+	int e = get(m->rollouts, name, out);
+
+	/* Any root process may write the map: its strings are ended here, whatever it wrote. */
+	if (!e) {
+		out->reason[sizeof(out->reason) - 1] = 0;
+		out->release[sizeof(out->release) - 1] = 0;
+	}
+	return e;
 }
 
 int cb_rollout_put(const struct cb_maps *m, const char *name, const struct cb_rollout *r)
