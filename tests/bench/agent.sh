@@ -12,13 +12,8 @@
 # namespace, a lab, a pin path, processes) is its own and removed on exit.
 set -u
 
-BIN=$(realpath "$1")
-OUT=$2
-SMOKE=${3:-}
-BUILD=$(dirname "$BIN")
-CLIENT=$BUILD/tests/cbclient
-SLOWSRV=$BUILD/tests/slowsrv
-cd "$(dirname "$0")/../.." || exit 1
+# shellcheck source=tests/bench/agent_env.sh
+. "$(dirname "$0")/agent_env.sh"
 
 NS=cbb$$-a
 LAB=cbb$$

@@ -16,6 +16,9 @@ struct ctx {
 	struct cb_cfg_err *err;
 };
 
+/* config_file.c: one document, nested no deeper than CB_CFG_DEPTH_MAX; 0 or -1 with err. */
+int cfg_shape(const char *buf, size_t len, const char *name, struct cb_cfg_err *err);
+
 int cfg_fail_at(struct ctx *c, const yaml_node_t *n, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 yaml_node_t *cfg_node(struct ctx *c, int idx);
