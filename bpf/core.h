@@ -112,9 +112,9 @@ static __always_inline int cb_service_in(const struct cb_ctx *c, struct cb_pctx 
 
 CB_SUBPROG(cb_service_in)
 
-/* Backend -> client: restore VIP:port as the source. */
+/* Backend -> client: restore VIP:port as the source (pend: the flow is pending, its entry). */
 static __always_inline int cb_reply(const struct cb_ctx *c, struct cb_pctx *x,
-				    struct cb_rev_entry *rev, int verified)
+				    struct cb_rev_entry *rev, struct cb_pend_entry *pend)
 {
 	struct cb_pkt *p = &x->p;
 	struct cb_track_stats *st = cb_track_stats(rev->svc_id, rev->track);
@@ -122,8 +122,8 @@ static __always_inline int cb_reply(const struct cb_ctx *c, struct cb_pctx *x,
 	__be16 vport = rev->vport;
 	__u64 now = bpf_ktime_get_coarse_ns();
 
-	if (!verified) {
-		cb_pend_reply(p, rev, st, now);
+	if (pend) {
+		cb_pend_reply(p, pend, st, now);
 	} else {
 		cb_signal_reply(c, p, rev, st);
 		if (p->tcp_flags & (CB_TCP_FIN | CB_TCP_RST)) {
@@ -151,13 +151,13 @@ static __always_inline int cb_reply(const struct cb_ctx *c, struct cb_pctx *x,
 static __always_inline int cb_not_service(const struct cb_ctx *c, struct cb_pctx *x)
 {
 	struct cb_ct_key rk = {};
+	struct cb_pend_entry *pend;
 	struct cb_rev_entry *rev;
-	int verified;
 
 	cb_fwd_key(&rk, &x->p);
-	rev = cb_rev_find(&rk, &verified);
+	rev = cb_rev_find(&rk, &pend);
 	if (rev)
-		return cb_reply(c, x, rev, verified);
+		return cb_reply(c, x, rev, pend);
 	cb_count(x->p.frag ? CB_G_PASS_FRAGMENT : CB_G_PASS_NOT_SERVICE);
 	return CB_ACT_PASS;
 }

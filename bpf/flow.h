@@ -78,8 +78,8 @@ struct {
  * one (an expired or re-placed flow of the same key) overwritten. The
  * counts let user space tell the LRU's silent evictions.
  */
-static __always_inline int cb_ct_put(void *map, const struct cb_ct_key *k,
-				     const struct cb_ct_entry *v, __u32 ins)
+static __always_inline int cb_ct_put(void *map, const struct cb_ct_key *k, const void *v,
+				     __u32 ins)
 {
 	if (!bpf_map_update_elem(map, k, v, BPF_NOEXIST)) {
 		cb_count(ins);
@@ -127,7 +127,7 @@ static __always_inline void cb_rev_fill(struct cb_rev_entry *rv, const struct cb
  */
 static __always_inline void cb_rev_refresh(const struct cb_pkt *p, const struct cb_ct_entry *ct)
 {
-	struct cb_scratch *sc = cb_scratch_get();
+	struct cb_pend_entry *sc = cb_scratch_get();
 	struct cb_ct_key rk = {};
 
 	if (!sc)
@@ -139,13 +139,65 @@ static __always_inline void cb_rev_refresh(const struct cb_pkt *p, const struct 
 	bpf_map_update_elem(&cb_rev, &rk, &sc->rev, BPF_NOEXIST);
 }
 
-/* A reply: of a verified flow, else of a pending one. */
-static __always_inline struct cb_rev_entry *cb_rev_find(const struct cb_ct_key *rk, int *verified)
+/* Does pending flow pe have the backend and client of reply tuple rk? */
+static __always_inline int cb_pend_owns(const struct cb_pend_entry *pe, const struct cb_ct_key *rk)
+{
+	return pe->ct.bport == rk->sport && cb_addr_eq(&pe->ct.baddr, &rk->saddr);
+}
+
+/* The client -> vip:vport key of the flow whose reply tuple is rk. */
+static __always_inline void cb_fwd_of_reply(struct cb_ct_key *fk, const struct cb_ct_key *rk,
+					    const union cb_addr *vip, __be16 vport)
+{
+	fk->saddr = rk->daddr;
+	fk->daddr = *vip;
+	fk->sport = rk->dport;
+	fk->dport = vport;
+	fk->proto = rk->proto;
+	fk->family = rk->family;
+}
+
+/*
+ * The pending flow of reply tuple rk (backend -> client). Its backend
+ * address names the one VIP:port it serves; an address that services share
+ * has an index entry (cb_pend_rev) for flows placed while it was shared,
+ * and its first service's VIP for those placed before.
+ */
+static __always_inline struct cb_pend_entry *cb_pend_of_reply(const struct cb_ct_key *rk)
+{
+	struct cb_baddr_key bk = { .addr = rk->saddr, .family = rk->family };
+	struct cb_pend_entry *pe;
+	struct cb_baddr_val *bv;
+	struct cb_ct_key fk = {};
+	struct cb_ct_key *ik;
+
+	bv = bpf_map_lookup_elem(&cb_baddr, &bk);
+	if (!bv)
+		return NULL;
+	if (bv->shared) {
+		ik = bpf_map_lookup_elem(&cb_pend_rev, rk);
+		if (ik) {
+			pe = bpf_map_lookup_elem(&cb_pend, ik);
+			if (pe && cb_pend_owns(pe, rk))
+				return pe;
+		}
+	}
+	cb_fwd_of_reply(&fk, rk, &bv->vip, bv->vport);
+	pe = bpf_map_lookup_elem(&cb_pend, &fk);
+	return pe && cb_pend_owns(pe, rk) ? pe : NULL;
+}
+
+/* A reply: of a verified flow, else of a pending one (*pend: its entry, else NULL). */
+static __always_inline struct cb_rev_entry *cb_rev_find(const struct cb_ct_key *rk,
+							struct cb_pend_entry **pend)
 {
 	struct cb_rev_entry *rev = bpf_map_lookup_elem(&cb_rev, rk);
 
-	*verified = rev != NULL;
-	return rev ? rev : bpf_map_lookup_elem(&cb_pend_rev, rk);
+	*pend = NULL;
+	if (rev)
+		return rev;
+	*pend = cb_pend_of_reply(rk);
+	return *pend ? &(*pend)->rev : NULL;
 }
 
 /* The backend a flow was given, if it still serves its service as it did. */

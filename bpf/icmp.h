@@ -161,10 +161,10 @@ static __always_inline int cb_icmp_in(const struct cb_ctx *c, struct cb_pctx *x)
 {
 	struct cb_pkt *p = &x->p;
 	struct cb_ct_key k = {};
+	struct cb_pend_entry *pend;
 	struct cb_rev_entry *rev;
 	struct cb_ct_entry *ct;
 	struct cb_icmp q = {};
-	int verified;
 
 	if (cb_icmp_quote(c, p, &q)) {
 		cb_count(CB_G_PASS_UNKNOWN);
@@ -179,8 +179,10 @@ static __always_inline int cb_icmp_in(const struct cb_ctx *c, struct cb_pctx *x)
 	k.family = p->family;
 	if (!c->egress) {
 		ct = bpf_map_lookup_elem(&cb_ct, &k);
-		if (!ct)
-			ct = bpf_map_lookup_elem(&cb_pend, &k);
+		if (!ct) {
+			pend = bpf_map_lookup_elem(&cb_pend, &k);
+			ct = pend ? &pend->ct : NULL;
+		}
 		if (ct) {
 			union cb_addr ba = ct->baddr;
 
@@ -198,7 +200,7 @@ static __always_inline int cb_icmp_in(const struct cb_ctx *c, struct cb_pctx *x)
 	k.daddr = q.in_saddr;
 	k.sport = q.in_dport;
 	k.dport = q.in_sport;
-	rev = cb_rev_find(&k, &verified);
+	rev = cb_rev_find(&k, &pend);
 	if (rev) {
 		union cb_addr vip = rev->vip;
 		int from_backend = cb_addr_eq(&p->saddr, &q.in_daddr);

@@ -82,8 +82,9 @@ struct {
  * Conntrack in two budgets. cb_ct/cb_rev hold only flows that proved their
  * source: a TCP handshake whose final ACK acknowledged the backend's SYN-ACK,
  * which a spoofer never saw. Everything else (a SYN's flow, UDP) lives in
- * cb_pend/cb_pend_rev, so a flood of forged packets can churn only those.
- * Sizes are set when the state is created (struct cb_meta).
+ * cb_pend, one element per flow (cb_pend_rev only for backend addresses that
+ * several services share), so a flood of forged packets can churn only
+ * those. Sizes are set when the state is created (struct cb_meta).
  */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -103,22 +104,22 @@ struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, CB_CT_ENTRIES / 2);
 	__type(key, struct cb_ct_key);
-	__type(value, struct cb_ct_entry);
+	__type(value, struct cb_pend_entry);
 } cb_pend SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, CB_CT_ENTRIES / 2);
-	__type(key, struct cb_ct_key);
-	__type(value, struct cb_rev_entry);
+	__type(key, struct cb_ct_key);      /* reply tuple */
+	__type(value, struct cb_ct_key);    /* its pending flow's key in cb_pend */
 } cb_pend_rev SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, CB_MAX_BACKENDS);
+	__uint(max_entries, 2 * CB_MAX_BACKENDS);   /* room for retired addresses */
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, struct cb_baddr_key);
-	__type(value, __u32);
+	__type(value, struct cb_baddr_val);
 } cb_baddr SEC(".maps");
 
 struct {
@@ -182,19 +183,14 @@ struct {
  * instructions; no other program on this CPU runs between its use and the
  * map update that copies it.
  */
-struct cb_scratch {
-	struct cb_ct_entry ct;
-	struct cb_rev_entry rev;
-};
-
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, struct cb_scratch);
+	__type(value, struct cb_pend_entry);   /* ct and rev: a new flow's two halves */
 } cb_scratch SEC(".maps");
 
-static __always_inline struct cb_scratch *cb_scratch_get(void)
+static __always_inline struct cb_pend_entry *cb_scratch_get(void)
 {
 	__u32 zero = 0;
 

@@ -6,6 +6,8 @@
  * verified flows of cb_ct/cb_rev, and they feed no evidence until their
  * outcome is known: established, refused (the backend answered the SYN with
  * RST) or failed (the same SYN again after CB_SYN_TIMEOUT_NS, unanswered).
+ * A pending flow is one element of cb_pend (both halves, struct
+ * cb_pend_entry): its replies find it by its backend address (flow.h).
  */
 #ifndef CB_BPF_PEND_H
 #define CB_BPF_PEND_H
@@ -17,31 +19,40 @@
 #include "verify.h"
 #include "frag.h"
 
+enum cb_rev_use {
+	CB_REV_FREE,          /* no other flow has the reply tuple; the address is one VIP:port's */
+	CB_REV_FREE_SHARED,   /* ... but services share the address: the flow needs an index entry */
+	CB_REV_TAKEN,
+};
+
 /*
  * The backend sees client:port -> backend:port: a flow of another service
  * (a shared backend) may hold that reply tuple already. Its replies must
- * stay its own; a new flow on it could not be told apart.
+ * stay its own; a new flow on it could not be told apart. An address whose
+ * records all serve one VIP:port is no other service's: the small cb_baddr
+ * answers for the lookups of big tables a new flow would pay otherwise.
  */
-static __always_inline int cb_rev_taken(const struct cb_ct_key *rk, const struct cb_pkt *p,
-					const struct cb_service *svc, const struct cb_backend *be)
+static __always_inline enum cb_rev_use cb_rev_check(const struct cb_ct_key *rk,
+						    const struct cb_pkt *p,
+						    const struct cb_service *svc,
+						    const struct cb_backend *be)
 {
 	struct cb_baddr_key bk = { .addr = be->addr, .family = be->family };
+	struct cb_baddr_val *bv = bpf_map_lookup_elem(&cb_baddr, &bk);
+	struct cb_pend_entry *pe;
 	struct cb_rev_entry *old;
-	__u32 *users;
 
-	/*
-	 * An address only one backend record uses is no other service's: the
-	 * small cb_baddr answers for the two lookups of big tables a new flow
-	 * would pay otherwise.
-	 */
-	users = bpf_map_lookup_elem(&cb_baddr, &bk);
-	if (users && *users <= 1)
-		return 0;
+	if (bv && !bv->shared)
+		return CB_REV_FREE;
 	old = bpf_map_lookup_elem(&cb_rev, rk);
-	if (!old)
-		old = bpf_map_lookup_elem(&cb_pend_rev, rk);
-	return old && (old->svc_id != svc->id || old->vport != p->dport ||
-		       !cb_addr_eq(&old->vip, &p->daddr));
+	if (!old) {
+		pe = cb_pend_of_reply(rk);
+		old = pe ? &pe->rev : NULL;
+	}
+	if (old && (old->svc_id != svc->id || old->vport != p->dport ||
+		    !cb_addr_eq(&old->vip, &p->daddr)))
+		return CB_REV_TAKEN;
+	return CB_REV_FREE_SHARED;
 }
 
 /*
@@ -59,7 +70,8 @@ static __always_inline int cb_flow_new(const struct cb_ctx *c, struct cb_pctx *x
 	struct cb_backend *be = NULL;
 	struct cb_ct_key rk = {};
 	struct cb_track_stats *st;
-	struct cb_scratch *sc;
+	struct cb_pend_entry *sc;
+	enum cb_rev_use use;
 	__u32 track, bid = 0;
 	int r;
 
@@ -91,7 +103,8 @@ static __always_inline int cb_flow_new(const struct cb_ctx *c, struct cb_pctx *x
 	if (!sc)
 		return CB_ACT_DROP;
 	cb_rev_key(&rk, p, &be->addr, be->port);
-	if (cb_rev_taken(&rk, p, svc, be)) {
+	use = cb_rev_check(&rk, p, svc, be);
+	if (use == CB_REV_TAKEN) {
 		if (st)
 			st->drops++;
 		cb_count(CB_G_DROP_REV_COLLISION);
@@ -116,8 +129,11 @@ static __always_inline int cb_flow_new(const struct cb_ctx *c, struct cb_pctx *x
 	} else {
 		if (new_flow)
 			sc->rev.flags = CB_REV_F_COUNTED;
-		if (cb_ct_put(&cb_pend, key, &sc->ct, CB_G_PEND_INSERT) ||
-		    bpf_map_update_elem(&cb_pend_rev, &rk, &sc->rev, BPF_ANY))
+		if (use == CB_REV_FREE_SHARED)
+			sc->rev.flags |= CB_REV_F_INDEXED;
+		if (cb_ct_put(&cb_pend, key, sc, CB_G_PEND_INSERT) ||
+		    (use == CB_REV_FREE_SHARED &&
+		     bpf_map_update_elem(&cb_pend_rev, &rk, key, BPF_ANY)))
 			return CB_ACT_DROP;
 		cb_count(CB_G_PEND_NEW);
 	}
@@ -181,33 +197,34 @@ static __always_inline void cb_syn_again(struct cb_rev_entry *rv, struct cb_trac
  * and cb_rev, is counted once, and its connect latency is recorded.
  */
 static __always_inline int cb_verify(const struct cb_ctx *c, struct cb_pctx *x,
-				     const struct cb_ct_entry *pe, const struct cb_rev_entry *prv,
-				     const struct cb_ct_key *rk)
+				     const struct cb_pend_entry *pe, const struct cb_ct_key *rk)
 {
 	struct cb_pkt *p = &x->p;
 	const struct cb_ct_key *key = &x->key;
 	__u64 now = x->now;
-	struct cb_scratch *sc = cb_scratch_get();
+	struct cb_pend_entry *sc = cb_scratch_get();
 	struct cb_track_stats *st;
 	int first;
 
 	if (!sc)
 		return CB_ACT_DROP;
-	sc->ct = *pe;
+	sc->ct = pe->ct;
 	sc->ct.last_seen = now;
 	cb_ct_flags_from_client(&sc->ct, p->tcp_flags);
-	sc->rev = *prv;
+	sc->rev = pe->rev;
 	first = !(sc->rev.flags & CB_REV_F_COUNTED);
-	sc->rev.flags = (sc->rev.flags & ~CB_REV_F_SYNACK) | CB_REV_F_COUNTED;
+	sc->rev.flags = (sc->rev.flags & ~(CB_REV_F_SYNACK | CB_REV_F_INDEXED)) | CB_REV_F_COUNTED;
 	sc->rev.syn_ts = 0;
-	st = cb_track_stats(pe->svc_id, pe->track);
+	st = cb_track_stats(pe->ct.svc_id, pe->ct.track);
 	if (p->payload_len)
 		cb_signal_request(p, &sc->rev, st, 0, bpf_ktime_get_ns());
 	if (bpf_map_update_elem(&cb_rev, rk, &sc->rev, BPF_ANY) ||
 	    cb_ct_put(&cb_ct, key, &sc->ct, CB_G_CT_INSERT))
 		return CB_ACT_DROP;
+	/* pe is the element deleted next: nothing of it is read after. */
+	if (pe->rev.flags & CB_REV_F_INDEXED)
+		bpf_map_delete_elem(&cb_pend_rev, rk);
 	cb_ct_del(&cb_pend, key, CB_G_PEND_DELETE);
-	bpf_map_delete_elem(&cb_pend_rev, rk);
 	cb_count(CB_G_CT_VERIFIED);
 	if (first && st)
 		st->connections++;
@@ -218,14 +235,14 @@ static __always_inline int cb_verify(const struct cb_ctx *c, struct cb_pctx *x,
 }
 
 /* The pending flow of key, if it may carry this packet to its backend. */
-static __always_inline struct cb_ct_entry *cb_pend_get(const struct cb_ct_key *key,
-						       const struct cb_service *svc, __u8 proto,
-						       __u64 now)
+static __always_inline struct cb_pend_entry *cb_pend_get(const struct cb_ct_key *key,
+							 const struct cb_service *svc, __u8 proto,
+							 __u64 now)
 {
-	struct cb_ct_entry *pe = bpf_map_lookup_elem(&cb_pend, key);
+	struct cb_pend_entry *pe = bpf_map_lookup_elem(&cb_pend, key);
 
-	if (!pe || pe->svc_id != svc->id || cb_ct_expired(pe, proto, 1, now) ||
-	    !cb_flow_backend_ok(pe, svc))
+	if (!pe || pe->ct.svc_id != svc->id || cb_ct_expired(&pe->ct, proto, 1, now) ||
+	    !cb_flow_backend_ok(&pe->ct, svc))
 		return NULL;
 	return pe;
 }
@@ -236,9 +253,7 @@ static __always_inline int cb_pend_syn(const struct cb_ctx *c, struct cb_pctx *x
 	struct cb_pkt *p = &x->p;
 	const struct cb_service *svc = &x->svc;
 	__u64 now = x->now;
-	struct cb_ct_entry *pe;
-	struct cb_rev_entry *rv;
-	struct cb_ct_key rk = {};
+	struct cb_pend_entry *pe;
 
 	if (!cb_syn_ok(c, p)) {
 		cb_count(CB_G_PASS_BAD_CSUM);
@@ -246,13 +261,10 @@ static __always_inline int cb_pend_syn(const struct cb_ctx *c, struct cb_pctx *x
 	}
 	pe = cb_pend_get(&x->key, svc, p->proto, now);
 	/* A rolled-back canary takes no connect attempt, retried or not. */
-	if (pe && !(pe->track == CB_TRACK_CANARY && (svc->flags & CB_SVC_F_NO_CANARY))) {
-		cb_rev_key(&rk, p, &pe->baddr, pe->bport);
-		rv = bpf_map_lookup_elem(&cb_pend_rev, &rk);
-		if (rv && rv->client_isn == p->tcp_seq) {
-			cb_syn_again(rv, cb_track_stats(pe->svc_id, pe->track));
-			return cb_pend_forward(c, p, pe, now);
-		}
+	if (pe && !(pe->ct.track == CB_TRACK_CANARY && (svc->flags & CB_SVC_F_NO_CANARY)) &&
+	    pe->rev.client_isn == p->tcp_seq) {
+		cb_syn_again(&pe->rev, cb_track_stats(pe->ct.svc_id, pe->ct.track));
+		return cb_pend_forward(c, p, &pe->ct, now);
 	}
 	return cb_flow_place(x, 0, 0);
 }
@@ -270,14 +282,14 @@ static __always_inline int cb_pending(const struct cb_ctx *c, struct cb_pctx *x)
 	const struct cb_ct_key *key = &x->key;
 	__u64 now = x->now;
 	struct cb_ct_key rk = {};
-	struct cb_ct_entry *pe;
+	struct cb_pend_entry *pe;
 	struct cb_rev_entry *rv;
 
 	if (p->proto == IPPROTO_UDP) {
 		pe = bpf_map_lookup_elem(&cb_pend, key);
-		if (pe && pe->svc_id == svc->id && !cb_ct_expired(pe, p->proto, 1, now)) {
-			if (cb_flow_backend_ok(pe, svc))
-				return cb_pend_forward(c, p, pe, now);
+		if (pe && pe->ct.svc_id == svc->id && !cb_ct_expired(&pe->ct, p->proto, 1, now)) {
+			if (cb_flow_backend_ok(&pe->ct, svc))
+				return cb_pend_forward(c, p, &pe->ct, now);
 			/* Its backend is gone: choose again, but it is not a new connection. */
 			cb_count(CB_G_CT_RESELECT);
 			return cb_flow_place(x, 0, 0);
@@ -291,13 +303,13 @@ static __always_inline int cb_pending(const struct cb_ctx *c, struct cb_pctx *x)
 		cb_count(CB_G_CT_MISS);
 		return CB_ACT_PASS;
 	}
-	if ((p->tcp_flags & (CB_TCP_ACK | CB_TCP_SYN | CB_TCP_RST)) == CB_TCP_ACK) {
-		cb_rev_key(&rk, p, &pe->baddr, pe->bport);
-		rv = bpf_map_lookup_elem(&cb_pend_rev, &rk);
-		if (rv && (rv->flags & CB_REV_F_SYNACK) && p->tcp_ack == rv->server_isn + 1)
-			return cb_verify(c, x, pe, rv, &rk);
+	rv = &pe->rev;
+	if ((p->tcp_flags & (CB_TCP_ACK | CB_TCP_SYN | CB_TCP_RST)) == CB_TCP_ACK &&
+	    (rv->flags & CB_REV_F_SYNACK) && p->tcp_ack == rv->server_isn + 1) {
+		cb_rev_key(&rk, p, &pe->ct.baddr, pe->ct.bport);
+		return cb_verify(c, x, pe, &rk);
 	}
-	return cb_pend_forward(c, p, pe, now);
+	return cb_pend_forward(c, p, &pe->ct, now);
 }
 
 /*
@@ -305,24 +317,15 @@ static __always_inline int cb_pending(const struct cb_ctx *c, struct cb_pctx *x)
  * client must acknowledge), a RST refusing the SYN (a refused connect:
  * counted now), a UDP reply (it keeps the flow alive).
  */
-static __always_inline void cb_pend_reply(const struct cb_pkt *p, struct cb_rev_entry *rv,
+static __always_inline void cb_pend_reply(const struct cb_pkt *p, struct cb_pend_entry *pe,
 					  struct cb_track_stats *st, __u64 now)
 {
+	struct cb_rev_entry *rv = &pe->rev;
 	__u64 syn_ts;
 
 	if (p->proto == IPPROTO_UDP) {
-		struct cb_ct_key fk = {
-			.saddr = p->daddr, .daddr = rv->vip, .sport = p->dport, .dport = rv->vport,
-			.proto = p->proto, .family = p->family,
-		};
-		struct cb_ct_entry *pe;
-
-		if (now - rv->refreshed <= CB_CT_REFRESH_NS)
-			return;
-		rv->refreshed = now;
-		pe = bpf_map_lookup_elem(&cb_pend, &fk);
-		if (pe)
-			pe->last_seen = now;
+		if (now - pe->ct.last_seen > CB_CT_REFRESH_NS)
+			pe->ct.last_seen = now;
 		return;
 	}
 	if (!rv->syn_ts)

@@ -15,7 +15,7 @@
 #include <stdint.h>
 #endif
 
-#define CB_LAYOUT_VERSION 8
+#define CB_LAYOUT_VERSION 9
 
 #define CB_MAX_SERVICES  16384
 #define CB_MAX_BACKENDS  65536
@@ -193,7 +193,6 @@ struct cb_rev_entry {
 	__u64 syn_ts;               /* client SYN not yet answered (0: answered or not TCP) */
 	__u64 req_ts;               /* first byte of the request awaiting its response */
 	__u64 connect_ns;           /* pending TCP: SYN to SYN-ACK, recorded once verified */
-	__u64 refreshed;            /* coarse clock of the last reply that refreshed the flow (UDP) */
 	struct cb_nexthop nh;       /* toward the client */
 };
 
@@ -204,12 +203,41 @@ struct cb_rev_entry {
 #define CB_REV_F_COUNTED     0x10 /* the connection is counted (established, refused or failed) */
 
 /*
- * cb_baddr: every address a backend has (how many backend records use it):
- * the datapath's way to know that a packet came from a backend.
+ * cb_pend: a flow that has not proved its source (TCP before its handshake
+ * completes, and UDP) with its reply state in one element, so that a new
+ * flow writes one entry. Key: client -> VIP, as cb_ct. A reply finds it by
+ * that key, built from the backend address's service (cb_baddr), or through
+ * cb_pend_rev (reply tuple -> this key) when services share the address.
+ */
+struct cb_pend_entry {
+	struct cb_ct_entry ct;
+	struct cb_rev_entry rev;
+};
+
+#define CB_REV_F_INDEXED     0x20 /* pending: cb_pend_rev holds this flow's reply tuple */
+
+/*
+ * cb_baddr: every address a backend has. The datapath learns from it that a
+ * packet came from a backend, and where a reply's pending flow lives: an
+ * address whose records all serve one VIP:port (protocols apart: a reply's
+ * protocol picks the service) names it, so the reply builds the flow's
+ * client -> VIP key itself. Kept, retired, after its last record goes (the
+ * replies of flows still on it find them), until user space needs the room.
  */
 struct cb_baddr_key {
 	union cb_addr addr;
 	__u32 family;
+};
+
+struct cb_baddr_val {
+	union cb_addr vip;          /* the VIP of the first record's service */
+	__be16 vport;
+	__u8 shared;                /* a record of another VIP:port used it (until none is left) */
+	__u8 pad;
+	__u32 users;                /* backend records with this address (0: retired) */
+	__u32 vip_users;            /* ... of vip:vport */
+	__u32 pad2;
+	__u64 retired_ns;           /* CLOCK_MONOTONIC when users fell to 0 */
 };
 
 /*

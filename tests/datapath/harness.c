@@ -238,6 +238,62 @@ struct cb_ct_key flow_key(int family, int proto, const char *saddr, uint16_t spo
 	return k;
 }
 
+/* The reply tuple of verified flow ct of key k. */
+static struct cb_ct_key rev_key_of(const struct cb_ct_key *k, const struct cb_ct_entry *ct)
+{
+	struct cb_ct_key rk;
+
+	memset(&rk, 0, sizeof(rk));
+	rk.saddr = ct->baddr;
+	rk.daddr = k->saddr;
+	rk.sport = ct->bport;
+	rk.dport = k->sport;
+	rk.proto = k->proto;
+	rk.family = k->family;
+	return rk;
+}
+
+int flow_get(struct lab *l, const struct cb_ct_key *k, struct cb_ct_entry *ct,
+	     struct cb_rev_entry *rev)
+{
+	struct cb_pend_entry pe;
+	struct cb_ct_key rk;
+
+	if (bpf_map_lookup_elem(l->maps.ct, k, ct) == 0) {
+		rk = rev_key_of(k, ct);
+		if (rev && bpf_map_lookup_elem(l->maps.rev, &rk, rev))
+			return -1;
+		return 0;
+	}
+	if (bpf_map_lookup_elem(l->maps.pend, k, &pe))
+		return -1;
+	*ct = pe.ct;
+	if (rev)
+		*rev = pe.rev;
+	return 0;
+}
+
+void flow_put(struct lab *l, const struct cb_ct_key *k, const struct cb_ct_entry *ct,
+	      const struct cb_rev_entry *rev)
+{
+	struct cb_pend_entry pe;
+	struct cb_ct_entry old;
+	struct cb_ct_key rk;
+
+	if (bpf_map_lookup_elem(l->maps.ct, k, &old) == 0) {
+		assert_int_equal(bpf_map_update_elem(l->maps.ct, k, ct, BPF_EXIST), 0);
+		rk = rev_key_of(k, ct);
+		if (rev)
+			assert_int_equal(bpf_map_update_elem(l->maps.rev, &rk, rev, BPF_EXIST), 0);
+		return;
+	}
+	assert_int_equal(bpf_map_lookup_elem(l->maps.pend, k, &pe), 0);
+	pe.ct = *ct;
+	if (rev)
+		pe.rev = *rev;
+	assert_int_equal(bpf_map_update_elem(l->maps.pend, k, &pe, BPF_EXIST), 0);
+}
+
 int addr_index(int family, const union cb_addr *a, const char *const *addrs, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {

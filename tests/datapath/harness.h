@@ -69,6 +69,17 @@ uint64_t global_count(struct lab *l, int counter);
 struct cb_ct_key flow_key(int family, int proto, const char *saddr, uint16_t sport,
 			  const char *daddr, uint16_t dport);
 
+/*
+ * A flow's entry by its client -> VIP key: verified (cb_ct and cb_rev) or
+ * pending (both halves in one cb_pend element). 0, or -1 when it has none.
+ * rev may be NULL; rk is its reply tuple (for a verified flow's cb_rev).
+ */
+int flow_get(struct lab *l, const struct cb_ct_key *k, struct cb_ct_entry *ct,
+	     struct cb_rev_entry *rev);
+/* Write back what flow_get read (the element must exist). */
+void flow_put(struct lab *l, const struct cb_ct_key *k, const struct cb_ct_entry *ct,
+	      const struct cb_rev_entry *rev);
+
 /* Index of daddr in addrs[] (as built by addr_list), or -1. */
 int addr_index(int family, const union cb_addr *a, const char *const *addrs, size_t n);
 

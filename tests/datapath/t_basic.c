@@ -421,7 +421,6 @@ static void ct_age(struct lab *l, int family, int proto, const char *src, uint16
 	struct cb_ct_key k = flow_key(family, proto, src, sport, family == 4 ? VIP4 : VIP6, 80);
 	struct cb_ct_entry e;
 	uint64_t now = now_ns();
-	int fd = l->maps.ct;
 
 	if (now < age_ns + SEC_NS) {
 		unsigned int wait = (unsigned int)((age_ns + SEC_NS - now) / SEC_NS + 1);
@@ -431,11 +430,9 @@ static void ct_age(struct lab *l, int family, int proto, const char *src, uint16
 		fflush(stdout);
 		sleep(wait);
 	}
-	if (bpf_map_lookup_elem(fd, &k, &e))
-		fd = l->maps.pend;
-	assert_int_equal(bpf_map_lookup_elem(fd, &k, &e), 0);
+	assert_int_equal(flow_get(l, &k, &e, NULL), 0);
 	e.last_seen = now_ns() - age_ns;
-	assert_int_equal(bpf_map_update_elem(fd, &k, &e, BPF_EXIST), 0);
+	flow_put(l, &k, &e, NULL);
 }
 
 /* A bare ACK of no known flow: passed as it came, counted as a miss, never a connection. */

@@ -179,21 +179,12 @@ void test_forward_stack_fallback(void **state)
 	assert_int_equal(global_count(l, CB_G_FWD_STACK), 5);
 }
 
-/* The conntrack map that holds the flow: cb_ct once verified, cb_pend before. */
-static int flow_map(struct lab *l, const struct cb_ct_key *k, struct cb_ct_entry *e)
-{
-	if (bpf_map_lookup_elem(l->maps.ct, k, e) == 0)
-		return l->maps.ct;
-	assert_int_equal(bpf_map_lookup_elem(l->maps.pend, k, e), 0);
-	return l->maps.pend;
-}
-
 static struct cb_nexthop ct_next_hop(struct lab *l, const char *src, uint16_t sport)
 {
 	struct cb_ct_key k = flow_key(4, IPPROTO_TCP, src, sport, VIP4, 80);
 	struct cb_ct_entry e;
 
-	flow_map(l, &k, &e);
+	assert_int_equal(flow_get(l, &k, &e, NULL), 0);
 	return e.nh;
 }
 
@@ -201,10 +192,10 @@ static void ct_next_hop_age(struct lab *l, const char *src, uint16_t sport)
 {
 	struct cb_ct_key k = flow_key(4, IPPROTO_TCP, src, sport, VIP4, 80);
 	struct cb_ct_entry e;
-	int fd = flow_map(l, &k, &e);
 
+	assert_int_equal(flow_get(l, &k, &e, NULL), 0);
 	e.nh.stamp -= (uint32_t)(CB_NH_REFRESH_NS >> CB_NH_STAMP_SHIFT) + 1;
-	assert_int_equal(bpf_map_update_elem(fd, &k, &e, BPF_EXIST), 0);
+	flow_put(l, &k, &e, NULL);
 }
 
 static void set_neigh_mac(const char *mac)

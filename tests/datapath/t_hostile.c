@@ -434,10 +434,10 @@ void test_hostile_udp_reply_refreshes_flow(void **state)
 		skip();
 	std_service(l, &s, 4, IPPROTO_UDP, CB_AFFINITY_CONNECTION);
 	send_track(l, HOOK_XDP, 4, IPPROTO_UDP, "10.9.0.11", 5300, 0, &o);
-	assert_int_equal(bpf_map_lookup_elem(l->maps.pend, &k, &e), 0);
+	assert_int_equal(flow_get(l, &k, &e, NULL), 0);
 	old = now_ns() - CB_CT_UDP_LIFETIME + 5000000000ULL;   /* 5 s from expiry */
 	e.last_seen = old;
-	assert_int_equal(bpf_map_update_elem(l->maps.pend, &k, &e, BPF_EXIST), 0);
+	flow_put(l, &k, &e, NULL);
 	inet_ntop(AF_INET, o.v.daddr.b, be, sizeof(be));
 	struct pkt_spec rep = {
 		.family = 4, .proto = IPPROTO_UDP, .src = be, .dst = "10.9.0.11", .sport = BPORT,
@@ -445,6 +445,6 @@ void test_hostile_udp_reply_refreshes_flow(void **state)
 	};
 	run_spec(l, HOOK_TC_OUT, &rep, &o);
 	assert_int_equal(o.v.sport, 80);
-	assert_int_equal(bpf_map_lookup_elem(l->maps.pend, &k, &e), 0);
+	assert_int_equal(flow_get(l, &k, &e, NULL), 0);
 	assert_true(e.last_seen > old + 4000000000ULL);
 }

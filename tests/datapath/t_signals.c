@@ -163,19 +163,17 @@ void test_signal_status_never_wrong(void **state)
 /* Move a connection's signal clocks back by ns (syn_ts and req_ts). */
 static void rev_age(struct conn *c, uint64_t ns)
 {
-	struct cb_ct_key k = flow_key(4, IPPROTO_TCP, c->backend, c->bport, CLIENT, c->sport);
+	struct cb_ct_key k = flow_key(4, IPPROTO_TCP, CLIENT, c->sport, VIP4, 80);
 	struct cb_rev_entry e;
-	int fd = c->l->maps.rev;
+	struct cb_ct_entry ct;
 
 	/* A verified connection's entry, else the pending one's. */
-	if (bpf_map_lookup_elem(fd, &k, &e))
-		fd = c->l->maps.pend_rev;
-	assert_int_equal(bpf_map_lookup_elem(fd, &k, &e), 0);
+	assert_int_equal(flow_get(c->l, &k, &ct, &e), 0);
 	if (e.syn_ts)
 		e.syn_ts -= ns;
 	if (e.req_ts)
 		e.req_ts -= ns;
-	assert_int_equal(bpf_map_update_elem(fd, &k, &e, BPF_EXIST), 0);
+	flow_put(c->l, &k, &ct, &e);
 }
 
 void test_signal_connect_latency_and_ttfb(void **state)

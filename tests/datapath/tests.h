@@ -104,6 +104,7 @@ const char *client_addr(int family, uint32_t i, char *buf);
 	X(test_hostile_seeds_per_installation_shared_by_file) \
 	X(test_hostile_shared_backend_reverse_collision) \
 	X(test_hostile_udp_reply_refreshes_flow) \
+	X(test_pend_one_element_through_address_states) \
 	X(test_icmp_errors_translated_both_ways) \
 	X(test_icmp_ttl1_never_reveals_backend) \
 	X(test_frag_follow_first_both_ways)

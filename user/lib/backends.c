@@ -90,37 +90,25 @@ static int has_id(const struct cb_members *mem, uint32_t id)
 	return 0;
 }
 
-/* The count of backend records with b's address (cb_baddr), moved by delta. */
-static void baddr_ref(const struct cb_maps *m, const struct cb_backend *b, int delta)
+int cb_backend_put(const struct cb_maps *m, const struct cb_svc_key *k, uint32_t id,
+		   const struct cb_backend *b)
 {
-	struct cb_baddr_key k;
-	uint32_t n = 0;
+	int e;
 
-	memset(&k, 0, sizeof(k));
-	k.addr = b->addr;
-	k.family = b->family;
-	bpf_map_lookup_elem(m->baddr, &k, &n);
-	n += (uint32_t)delta;
-	if (n == 0 || n > CB_MAX_BACKENDS)
-		bpf_map_delete_elem(m->baddr, &k);
-	else
-		bpf_map_update_elem(m->baddr, &k, &n, BPF_ANY);
-}
-
-int cb_backend_put(const struct cb_maps *m, uint32_t id, const struct cb_backend *b)
-{
 	if (bpf_map_update_elem(m->backends, &id, b, BPF_NOEXIST))
 		return -errno;
-	baddr_ref(m, b, 1);
-	return 0;
+	e = cb_baddr_ref(m, k, b, 1);
+	if (e)
+		bpf_map_delete_elem(m->backends, &id);
+	return e;
 }
 
-void cb_backend_drop(const struct cb_maps *m, uint32_t id)
+void cb_backend_drop(const struct cb_maps *m, const struct cb_svc_key *k, uint32_t id)
 {
 	struct cb_backend b;
 
 	if (bpf_map_lookup_elem(m->backends, &id, &b) == 0 && bpf_map_delete_elem(m->backends, &id) == 0)
-		baddr_ref(m, &b, -1);
+		cb_baddr_ref(m, k, &b, -1);
 }
 
 struct txn {
@@ -264,7 +252,7 @@ static void txn_retire(struct txn *t)
 			for (unsigned int u = 0; u < CB_TRACKS; u++)
 				kept |= has_id(t->nw[u] ? t->nw[u] : t->cur[u], id);
 			if (!kept)
-				cb_backend_drop(t->m, id);
+				cb_backend_drop(t->m, t->k, id);
 		}
 	}
 }
@@ -279,7 +267,7 @@ static void txn_abort(struct txn *t)
 			bpf_map_delete_elem(t->m->maglev, &next);
 	}
 	for (size_t i = 0; i < t->nfresh; i++)
-		cb_backend_drop(t->m, t->fresh[i]);
+		cb_backend_drop(t->m, t->k, t->fresh[i]);
 }
 
 /* Commit, then retire; or abort. Frees the transaction either way. */
@@ -348,7 +336,7 @@ static int resolve_ids(struct txn *t, unsigned int tr, const struct cb_endpoint 
 		}
 		if ((e = new_backend_id(t->m, &ids[i])))
 			return e;
-		if ((e = cb_backend_put(t->m, ids[i], &b)))
+		if ((e = cb_backend_put(t->m, t->k, ids[i], &b)))
 			return e;
 		t->fresh[t->nfresh++] = ids[i];
 	}

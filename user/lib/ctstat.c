@@ -22,7 +22,7 @@ static int table_fd(const struct cb_maps *m, unsigned int t)
 /* One batch of the table being walked; 1 when the table is done. */
 /* (A batch returns whole hash buckets: a count smaller than a bucket fails with ENOSPC.) */
 static int batch(const struct cb_maps *m, struct cb_ct_scan *s, struct cb_ct_key *keys,
-		 struct cb_ct_entry *vals, uint32_t max, uint32_t *got)
+		 void *vals, uint32_t max, uint32_t *got)
 {
 	LIBBPF_OPTS(bpf_map_batch_opts, opts);
 	uint32_t out = 0, count = max;
@@ -41,7 +41,8 @@ static int batch(const struct cb_maps *m, struct cb_ct_scan *s, struct cb_ct_key
 int cb_ct_scan_step(const struct cb_maps *m, struct cb_ct_scan *s, uint32_t budget)
 {
 	struct cb_ct_key *keys = calloc(BATCH, sizeof(*keys));
-	struct cb_ct_entry *vals = calloc(BATCH, sizeof(*vals));
+	/* Room for the larger value: a pending flow's element holds both halves. */
+	void *vals = calloc(BATCH, sizeof(struct cb_pend_entry));
 	uint32_t done = 0, got = 0;
 	int r = keys && vals ? 0 : -ENOMEM;
 

@@ -8,9 +8,13 @@
 /* Members of a track; an absent entry reads as an empty set. */
 int cb_members_get(const struct cb_maps *m, uint32_t svc_id, unsigned int track,
 		   struct cb_members *out);
-/* A backend record in, or out, with its address counted in cb_baddr. */
-int cb_backend_put(const struct cb_maps *m, uint32_t id, const struct cb_backend *b);
-void cb_backend_drop(const struct cb_maps *m, uint32_t id);
+/* A backend record of service k in, or out, with its address counted in cb_baddr. */
+int cb_backend_put(const struct cb_maps *m, const struct cb_svc_key *k, uint32_t id,
+		   const struct cb_backend *b);
+void cb_backend_drop(const struct cb_maps *m, const struct cb_svc_key *k, uint32_t id);
+/* b's address counted in cb_baddr (delta +1 or -1), as a record of service k (baddr.c). */
+int cb_baddr_ref(const struct cb_maps *m, const struct cb_svc_key *k, const struct cb_backend *b,
+		 int delta);
 /* Delete every override of a service (it is being deleted). */
 void cb_overrides_purge(const struct cb_maps *m, uint32_t svc_id);
 

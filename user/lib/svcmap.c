@@ -351,7 +351,7 @@ int cb_svc_del(const struct cb_maps *m, const struct cb_svc_key *k)
 		}
 		if (cb_members_get(m, svc.id, t, mem) == 0)
 			for (uint32_t i = 0; i < mem->n; i++)
-				cb_backend_drop(m, mem->ids[i]);
+				cb_backend_drop(m, k, mem->ids[i]);
 		bpf_map_delete_elem(m->members, &mk);
 	}
 	cb_overrides_purge(m, svc.id);
@@ -362,10 +362,9 @@ int cb_svc_del(const struct cb_maps *m, const struct cb_svc_key *k)
 	flows_purge(m->rev, sizeof(struct cb_ct_key), sizeof(struct cb_rev_entry),
 		    offsetof(struct cb_rev_entry, svc_id), svc.id);
 	cb_global_add_user(m, CB_G_PEND_DELETE_USER,
-			   flows_purge(m->pend, sizeof(struct cb_ct_key), sizeof(struct cb_ct_entry),
-				       offsetof(struct cb_ct_entry, svc_id), svc.id));
-	flows_purge(m->pend_rev, sizeof(struct cb_ct_key), sizeof(struct cb_rev_entry),
-		    offsetof(struct cb_rev_entry, svc_id), svc.id);
+			   flows_purge(m->pend, sizeof(struct cb_ct_key), sizeof(struct cb_pend_entry),
+				       offsetof(struct cb_pend_entry, ct.svc_id), svc.id));
+	/* cb_pend_rev names flows by key: an entry of a purged flow leads nowhere and ages out. */
 	flows_purge(m->frag, sizeof(struct cb_frag_key), sizeof(struct cb_frag_val),
 		    offsetof(struct cb_frag_val, svc_id), svc.id);
 	free(mem);
